@@ -1,0 +1,118 @@
+"""THE contract between the UI (or any client) and a store (ARCHITECTURE §3).
+
+``LocalBackend`` implements it over a store in this process;
+``backend_client.RemoteBackend`` over HTTP. Screens, widgets and the client
+import this module and nothing else of the core; it re-exports the enums,
+read models and errors they need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from agent_tui.domain.enums import (
+    AgentStatus,
+    AuthorKind,
+    Channel,
+    PresenceState,
+    Priority,
+    Role,
+    Sort,
+    Source,
+    Status,
+    View,
+)
+from agent_tui.domain.errors import (
+    BackendError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+)
+from agent_tui.domain.safe_text import safe_line, safe_text
+from agent_tui.domain.views import (
+    AgentView,
+    Customer360,
+    CustomerView,
+    EventView,
+    IdentityView,
+    MessageView,
+    OrderView,
+    Page,
+    Presence,
+    RatingView,
+    SavedView,
+    TeamView,
+    TicketCreate,
+    TicketDetail,
+    TicketFilters,
+    TicketRow,
+    TicketUpdate,
+)
+
+__all__ = [
+    "AgentStatus", "AgentView", "AuthorKind", "Backend", "BackendError", "Channel", "Conflict",
+    "Customer360", "CustomerView", "EventView", "Forbidden", "IdentityView", "Invalid",
+    "MessageView", "NotFound", "OrderView", "Page", "Presence", "PresenceState", "Priority",
+    "RatingView", "Role", "SavedView", "Sort", "Source", "Status", "TeamView", "TicketCreate",
+    "TicketDetail", "TicketFilters", "TicketRow", "TicketUpdate", "Unavailable", "View",
+    "safe_line", "safe_text",
+]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Everything a screen may ask of the product. All methods are async.
+
+    Errors are the typed ``BackendError`` subclasses above; nothing else
+    escapes, so a screen can show any failure as a message.
+    """
+
+    #: Human-readable description of where this backend points (a path or a URL).
+    location: str
+
+    # -- session ---------------------------------------------------------
+    async def whoami(self) -> AgentView: ...
+    async def set_status(self, status: AgentStatus) -> AgentView: ...
+    async def set_presence(self, ticket_id: int | None, state: PresenceState | None) -> None: ...
+    async def presence(self, ticket_ids: list[int]) -> list[Presence]: ...
+    async def list_agents(self) -> list[AgentView]: ...
+    async def list_teams(self) -> list[TeamView]: ...
+
+    # -- queue -----------------------------------------------------------
+    async def list_tickets(self, view: View, *, view_arg: str | None = None,
+                           filters: TicketFilters | None = None, sort: Sort = Sort.PRIORITY,
+                           after: str | None = None, before: str | None = None,
+                           limit: int = 50) -> Page[TicketRow]: ...
+    async def count(self, view: View, *, view_arg: str | None = None,
+                    filters: TicketFilters | None = None) -> int: ...
+    async def save_view(self, name: str, view: View, *, view_arg: str | None = None,
+                        filters: TicketFilters | None = None,
+                        sort: Sort = Sort.PRIORITY) -> SavedView: ...
+    async def list_views(self) -> list[SavedView]: ...
+    async def delete_view(self, name: str) -> None: ...
+
+    # -- tickets ---------------------------------------------------------
+    async def get_ticket(self, ticket_id: int) -> TicketDetail: ...
+    async def create_ticket(self, data: TicketCreate) -> TicketDetail: ...
+    async def reply(self, ticket_id: int, body: str, *,
+                    expected_version: int | None = None) -> TicketDetail: ...
+    async def note(self, ticket_id: int, body: str, *,
+                   expected_version: int | None = None) -> TicketDetail: ...
+    async def update_ticket(self, ticket_id: int, changes: TicketUpdate, *,
+                            expected_version: int) -> TicketDetail: ...
+    async def assign(self, ticket_id: int, assignee: str | None, *, team: str | None = None,
+                     expected_version: int | None = None) -> TicketDetail: ...
+
+    # -- customers -------------------------------------------------------
+    async def get_360(self, customer_id: int) -> Customer360: ...
+    async def reveal_customer(self, customer_id: int, reason: str) -> Customer360: ...
+    async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerView]: ...
+
+    # -- events ----------------------------------------------------------
+    async def last_seq(self) -> int: ...
+    def subscribe(self, after_seq: int) -> AsyncIterator[EventView]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,179 @@
+"""LocalBackend: the Backend contract over services and a store in this process.
+
+Store calls are blocking (SQLite, psycopg); each runs in a worker thread so
+the event loop — and the UI on it — never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from agent_tui.backend import (
+    AgentStatus,
+    AgentView,
+    Customer360,
+    CustomerView,
+    EventView,
+    Page,
+    Presence,
+    PresenceState,
+    SavedView,
+    Sort,
+    Source,
+    TeamView,
+    TicketCreate,
+    TicketDetail,
+    TicketFilters,
+    TicketRow,
+    TicketUpdate,
+    Unavailable,
+    View,
+)
+from agent_tui.services import agents, customers, tickets
+from agent_tui.services import queue as queue_svc
+from agent_tui.services.convert import event_view
+from agent_tui.store import Store
+from agent_tui.store.events import Actor, events_after, last_seq
+
+T = TypeVar("T")
+
+#: How often ``subscribe`` looks for new events; well inside the 1 s promise.
+POLL_INTERVAL = 0.2
+
+
+class LocalBackend:
+    """The Backend contract for one signed-in agent over a local store."""
+
+    def __init__(self, store: Store, login: str, *, source: Source = Source.TUI,
+                 poll_interval: float = POLL_INTERVAL) -> None:
+        self.store = store
+        self.location = store.url
+        self.poll_interval = poll_interval
+        with store.read() as session:
+            self.actor: Actor = agents.actor_for(session, login, source)
+
+    # -- plumbing --------------------------------------------------------
+    async def _read(self, fn: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with self.store.read() as session:
+                return fn(session)
+        return await self._call(run)
+
+    async def _write(self, fn: Callable[[Session], T]) -> T:
+        return await self._call(lambda: self.store.run_write(fn))
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except OperationalError as exc:
+            raise Unavailable(f"the store is not available: {exc.orig or exc}") from exc
+
+    # -- session ---------------------------------------------------------
+    async def whoami(self) -> AgentView:
+        return await self._read(lambda s: agents.view_agent(s, agents.get_agent(s, self.actor.login)))
+
+    async def set_status(self, status: AgentStatus) -> AgentView:
+        return await self._write(lambda s: agents.set_agent(s, self.actor, self.actor.login,
+                                                            status=status))
+
+    async def set_presence(self, ticket_id: int | None, state: PresenceState | None) -> None:
+        await self._write(lambda s: queue_svc.set_presence(s, self.actor, ticket_id, state))
+
+    async def presence(self, ticket_ids: list[int]) -> list[Presence]:
+        return await self._read(lambda s: queue_svc.presence(s, self.actor, list(ticket_ids)))
+
+    async def list_agents(self) -> list[AgentView]:
+        return await self._read(lambda s: agents.list_agents(s, include_disabled=False))
+
+    async def list_teams(self) -> list[TeamView]:
+        return await self._read(agents.list_teams)
+
+    # -- queue -----------------------------------------------------------
+    async def list_tickets(self, view: View, *, view_arg: str | None = None,
+                           filters: TicketFilters | None = None, sort: Sort = Sort.PRIORITY,
+                           after: str | None = None, before: str | None = None,
+                           limit: int = 50) -> Page[TicketRow]:
+        return await self._read(lambda s: queue_svc.list_tickets(
+            s, self.actor, view, view_arg=view_arg, filters=filters, sort=sort, after=after,
+            before=before, limit=limit))
+
+    async def count(self, view: View, *, view_arg: str | None = None,
+                    filters: TicketFilters | None = None) -> int:
+        return await self._read(lambda s: queue_svc.count(s, self.actor, view, view_arg=view_arg,
+                                                          filters=filters))
+
+    async def save_view(self, name: str, view: View, *, view_arg: str | None = None,
+                        filters: TicketFilters | None = None,
+                        sort: Sort = Sort.PRIORITY) -> SavedView:
+        return await self._write(lambda s: queue_svc.save_view(
+            s, self.actor, name=name, view=view, view_arg=view_arg, filters=filters, sort=sort))
+
+    async def list_views(self) -> list[SavedView]:
+        return await self._read(lambda s: queue_svc.list_views(s, self.actor))
+
+    async def delete_view(self, name: str) -> None:
+        await self._write(lambda s: queue_svc.delete_view(s, self.actor, name))
+
+    # -- tickets ---------------------------------------------------------
+    async def get_ticket(self, ticket_id: int) -> TicketDetail:
+        return await self._read(lambda s: tickets.detail(s, self.actor, ticket_id))
+
+    async def create_ticket(self, data: TicketCreate) -> TicketDetail:
+        return await self._write(lambda s: tickets.create(s, self.actor, data))
+
+    async def reply(self, ticket_id: int, body: str, *,
+                    expected_version: int | None = None) -> TicketDetail:
+        return await self._write(lambda s: tickets.reply(
+            s, self.actor, ticket_id, body, expected_version=expected_version))
+
+    async def note(self, ticket_id: int, body: str, *,
+                   expected_version: int | None = None) -> TicketDetail:
+        return await self._write(lambda s: tickets.note(
+            s, self.actor, ticket_id, body, expected_version=expected_version))
+
+    async def update_ticket(self, ticket_id: int, changes: TicketUpdate, *,
+                            expected_version: int) -> TicketDetail:
+        return await self._write(lambda s: tickets.update(
+            s, self.actor, ticket_id, changes, expected_version=expected_version))
+
+    async def assign(self, ticket_id: int, assignee: str | None, *, team: str | None = None,
+                     expected_version: int | None = None) -> TicketDetail:
+        return await self._write(lambda s: tickets.assign(
+            s, self.actor, ticket_id, assignee, team=team, expected_version=expected_version))
+
+    # -- customers -------------------------------------------------------
+    async def get_360(self, customer_id: int) -> Customer360:
+        return await self._read(lambda s: customers.get_360(s, self.actor, customer_id))
+
+    async def reveal_customer(self, customer_id: int, reason: str) -> Customer360:
+        return await self._write(lambda s: customers.reveal(s, self.actor, customer_id, reason))
+
+    async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerView]:
+        return await self._read(lambda s: customers.search(s, self.actor, query, limit=limit))
+
+    # -- events ----------------------------------------------------------
+    async def last_seq(self) -> int:
+        return await self._read(last_seq)
+
+    async def subscribe(self, after_seq: int) -> AsyncIterator[EventView]:
+        """Yield every event after ``after_seq``, then follow the log forever.
+
+        Polls the log (an indexed range scan on the primary key), so it sees
+        other processes' writes too, within ``poll_interval``.
+        """
+        cursor = after_seq
+        while True:
+            batch = await self._read(lambda s: [event_view(e) for e in events_after(s, cursor)])
+            for ev in batch:
+                cursor = ev.seq
+                yield ev
+            if len(batch) < 500:
+                await asyncio.sleep(self.poll_interval)
+
+    async def close(self) -> None:
+        """Nothing to release: the store belongs to whoever opened it."""

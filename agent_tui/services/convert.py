@@ -1,0 +1,169 @@
+"""Tables → read models. The one place customer text passes ``safe_text``.
+
+Every string a customer could have written (names, subjects, bodies,
+addresses, comments, tags) is cleaned here on its way out, whatever path
+wrote it (TUI, CLI import, inbound channel, or a tool outside this app).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent_tui.domain.enums import AuthorKind, Channel, Priority, Role, Status
+from agent_tui.domain.masking import mask_email, mask_free_text, mask_generic, mask_phone
+from agent_tui.domain.safe_text import safe_line, safe_optional, safe_text
+from agent_tui.domain.tables import Agent, Customer, Event, Identity, Message, Order, Rating
+from agent_tui.domain.views import (
+    AgentView,
+    CustomerView,
+    EventView,
+    IdentityView,
+    MessageView,
+    OrderView,
+    RatingView,
+    TicketRow,
+)
+from agent_tui.domain.masking import mask_address
+
+
+def split_list(value: str | None, sep: str | None = None) -> list[str]:
+    if not value:
+        return []
+    parts = value.split(sep) if sep else value.replace(",", " ").split()
+    return [p.strip() for p in parts if p.strip()]
+
+
+def ticket_row(row: Any) -> TicketRow:
+    """From a queue row (``store.queue`` columns) or a Ticket with names attached."""
+    return TicketRow(
+        id=row.id,
+        channel=Channel(row.channel),
+        subject=safe_line(row.subject),
+        status=Status(row.status),
+        priority=Priority(row.priority),
+        customer_id=row.customer_id,
+        customer_name=safe_line(row.customer_name or ""),
+        assignee=row.assignee,
+        team=row.team,
+        tags=[safe_line(t) for t in split_list(row.tags)],
+        sla_due_at=row.sla_due_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def agent_view(agent: Agent, teams: list[str]) -> AgentView:
+    assert agent.id is not None
+    return AgentView(
+        id=agent.id,
+        login=agent.login,
+        name=safe_line(agent.name),
+        role=Role(agent.role),
+        status=agent.status,
+        capacity=agent.capacity,
+        skills=split_list(agent.skills, ","),
+        languages=split_list(agent.languages, ","),
+        teams=teams,
+        active=agent.active,
+    )
+
+
+def message_view(msg: Message, author_name: str, *, masked: bool) -> MessageView:
+    assert msg.id is not None
+    body = safe_text(msg.body)
+    if masked and msg.author_kind == AuthorKind.CUSTOMER:
+        body = mask_free_text(body)
+    return MessageView(
+        id=msg.id,
+        author_kind=AuthorKind(msg.author_kind),
+        author_name=safe_line(author_name),
+        public=msg.public,
+        body=body,
+        channel=Channel(msg.channel),
+        created_at=msg.created_at,
+    )
+
+
+def customer_view(cust: Customer, organization: str | None, *, masked: bool) -> CustomerView:
+    assert cust.id is not None
+    email = safe_optional(cust.email)
+    phone = safe_optional(cust.phone)
+    if masked:
+        email = mask_email(email) if email else None
+        phone = mask_phone(phone) if phone else None
+    return CustomerView(
+        id=cust.id,
+        name=safe_line(cust.name),
+        email=email,
+        phone=phone,
+        organization=safe_optional(organization),
+        tier=cust.tier,
+        language=cust.language,
+        created_at=cust.created_at,
+        masked=masked,
+    )
+
+
+def identity_view(ident: Identity, *, masked: bool) -> IdentityView:
+    assert ident.id is not None
+    address = safe_line(ident.address)
+    return IdentityView(
+        id=ident.id,
+        channel=Channel(ident.channel),
+        address=mask_address(ident.channel, address) if masked else address,
+        verified=ident.verified,
+    )
+
+
+def order_view(order: Order) -> OrderView:
+    assert order.id is not None
+    try:
+        items = [safe_line(str(i)) for i in json.loads(order.items or "[]")]
+    except (ValueError, TypeError):
+        items = [safe_line(order.items)]
+    return OrderView(
+        id=order.id,
+        number=safe_line(order.number),
+        status=safe_line(order.status),
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        items=items,
+        created_at=order.created_at,
+    )
+
+
+def rating_view(rating: Rating) -> RatingView:
+    assert rating.id is not None
+    return RatingView(
+        id=rating.id,
+        ticket_id=rating.ticket_id,
+        csat=rating.csat,
+        nps=rating.nps,
+        comment=safe_optional(rating.comment),
+        created_at=rating.created_at,
+    )
+
+
+def event_view(ev: Event) -> EventView:
+    assert ev.seq is not None
+    try:
+        diff = json.loads(ev.diff or "{}")
+    except ValueError:
+        diff = {}
+    return EventView(
+        seq=ev.seq,
+        at=ev.at,
+        actor=ev.actor,
+        role=ev.role,
+        source=ev.source,
+        kind=ev.kind,
+        entity=ev.entity,
+        entity_id=ev.entity_id,
+        diff=diff,
+    )
+
+
+def masked_name(value: str) -> str:
+    return mask_generic(value)
