@@ -1,0 +1,30 @@
+"""The ``agent-tui`` admin CLI (Typer). Commands are thin: they call services.
+
+Each command group lives in its own module and adds itself with
+``register(app)``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from agent_tui.cli import backup, io, people, privacy, setup
+from agent_tui.cli.common import CONTEXT
+
+app = typer.Typer(
+    name="agent-tui",
+    help="Agent TUI: the terminal workstation for customer-service teams, and its admin CLI.",
+    context_settings=CONTEXT,
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+for module in (setup, people, io, backup, privacy):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
