@@ -34,8 +34,17 @@ def mask_generic(value: str) -> str:
 
 
 def mask_address(channel: str, address: str) -> str:
-    """Mask an identity address by the kind of channel it belongs to."""
-    if "@" in address:
+    """Mask an identity address by the kind of channel it belongs to.
+
+    Social identities are ``network:@handle``: the network stays readable.
+    """
+    if channel == "social":
+        network, sep, handle = address.partition(":")
+        if not sep:
+            return mask_generic(address)
+        at = "@" if handle.startswith("@") else ""
+        return f"{network}:{at}{mask_generic(handle.lstrip('@'))}"
+    if _EMAIL.fullmatch(address):
         return mask_email(address)
     if channel == "phone" or sum(c.isdigit() for c in address) >= 7:
         return mask_phone(address)
