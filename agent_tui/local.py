@@ -7,6 +7,7 @@ the event loop — and the UI on it — never waits on the database.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
@@ -46,6 +47,10 @@ T = TypeVar("T")
 POLL_INTERVAL = 0.2
 
 
+def _event_views(session: Session, *, after_seq: int) -> list[EventView]:
+    return [event_view(e) for e in events_after(session, after_seq)]
+
+
 class LocalBackend:
     """The Backend contract for one signed-in agent over a local store."""
 
@@ -75,7 +80,8 @@ class LocalBackend:
 
     # -- session ---------------------------------------------------------
     async def whoami(self) -> AgentView:
-        return await self._read(lambda s: agents.view_agent(s, agents.get_agent(s, self.actor.login)))
+        login = self.actor.login
+        return await self._read(lambda s: agents.view_agent(s, agents.get_agent(s, login)))
 
     async def set_status(self, status: AgentStatus) -> AgentView:
         return await self._write(lambda s: agents.set_agent(s, self.actor, self.actor.login,
@@ -168,7 +174,7 @@ class LocalBackend:
         """
         cursor = after_seq
         while True:
-            batch = await self._read(lambda s: [event_view(e) for e in events_after(s, cursor)])
+            batch = await self._read(functools.partial(_event_views, after_seq=cursor))
             for ev in batch:
                 cursor = ev.seq
                 yield ev

@@ -12,7 +12,7 @@ class BackendError(Exception):
         return {"error": type(self).__name__, "message": str(self)}
 
 
-class NotFound(BackendError):  # noqa: N818 - names of the contract
+class NotFound(BackendError):
     status_code = 404
 
     def __init__(self, entity: str, key: object) -> None:
@@ -24,11 +24,11 @@ class NotFound(BackendError):  # noqa: N818 - names of the contract
         return {**super().to_dict(), "entity": self.entity, "key": str(self.key)}
 
 
-class Forbidden(BackendError):  # noqa: N818
+class Forbidden(BackendError):
     status_code = 403
 
 
-class Invalid(BackendError):  # noqa: N818
+class Invalid(BackendError):
     status_code = 422
 
     def __init__(self, field: str, message: str) -> None:
@@ -40,7 +40,7 @@ class Invalid(BackendError):  # noqa: N818
         return {**super().to_dict(), "field": self.field}
 
 
-class Conflict(BackendError):  # noqa: N818
+class Conflict(BackendError):
     """A stale write: somebody saved the entity since the caller read it."""
 
     status_code = 409
@@ -59,5 +59,5 @@ class Conflict(BackendError):  # noqa: N818
                 "changed_by": self.changed_by}
 
 
-class Unavailable(BackendError):  # noqa: N818
+class Unavailable(BackendError):
     status_code = 503

@@ -6,7 +6,9 @@ import re
 
 _EMAIL = re.compile(r"(?<![\w.+-])([\w.+-])[\w.+-]*@([\w-]+(?:\.[\w-]+)+)")
 # International or long grouped numbers: +44 20 7946 0958, (555) 010-9999, 13800138000
-_PHONE = re.compile(r"(?<!\w)(?:\+\d[\d ().-]{7,}\d|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}|1[3-9]\d{9})(?!\w)")
+_PHONE = re.compile(
+    r"(?<!\w)(?:\+\d[\d ().-]{7,}\d|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4}|1[3-9]\d{9})(?!\w)"
+)
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agent_tui.domain.enums import AgentStatus, Role
+from agent_tui.domain.enums import AgentStatus, Role, Source
 from agent_tui.domain.errors import Invalid, NotFound
 from agent_tui.domain.tables import Agent, AgentTeam, Team, utcnow
 from agent_tui.domain.views import AgentView, TeamView
@@ -56,10 +57,8 @@ def view_agent(session: Session, agent: Agent) -> AgentView:
     return agent_view(agent, team_names(session, agent.id))
 
 
-def actor_for(session: Session, login: str, source: object) -> Actor:
+def actor_for(session: Session, login: str, source: Source | str) -> Actor:
     """The actor for an agent login; refuses disabled agents."""
-    from agent_tui.domain.enums import Source
-
     agent = get_agent(session, login)
     if not agent.active:
         raise Invalid("agent", f"{login} is disabled")
@@ -126,7 +125,7 @@ def set_agent(session: Session, actor: Actor, login: str, *, name: str | None = 
         v is None for v in (name, role, teams, skills, languages, capacity, active)))
     if not own_status_only:
         require(actor, Role.ADMIN, "changing an agent")
-    before = {"name": agent.name, "role": agent.role, "skills": agent.skills,
+    before: dict[str, Any] = {"name": agent.name, "role": agent.role, "skills": agent.skills,
               "languages": agent.languages, "capacity": agent.capacity,
               "status": agent.status, "active": agent.active,
               "teams": team_names(session, agent.id)}

@@ -168,7 +168,7 @@ def search(session: Session, actor: Actor, query: str, *, limit: int = 20) -> li
     if not text:
         return []
     masked = not sees_personal_data(actor)
-    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = q.like_pattern(text)
     by_ident = select(Identity.customer_id).where(
         col(Identity.address).ilike(like, escape="\\"))
     stmt = (

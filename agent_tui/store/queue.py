@@ -53,6 +53,12 @@ class QueueSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, with its wildcards escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _open_term(dialect: str) -> sa.TextClause:
     # Must be spelt exactly like the partial indexes' WHERE for SQLite to use them.
     return sa.text("ticket.is_open = 1" if dialect == "sqlite" else "ticket.is_open")
@@ -104,8 +110,7 @@ def conditions(spec: QueueSpec, dialect: str) -> list[Any]:
             sa.exists().where(TT.c.ticket_id == T.c.id, TT.c.tag == spec.tag.lower())
         )
     if spec.text:
-        pattern = "%" + spec.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        terms.append(T.c.subject.ilike(pattern, escape="\\"))
+        terms.append(T.c.subject.ilike(like_pattern(spec.text), escape="\\"))
     return terms
 
 
@@ -173,14 +178,15 @@ def _forward(session: Session, terms: list[Any], sort: Sort, key: list[Any] | No
         return _fetch(session, _base(terms + extra).order_by(T.c.created_at, T.c.id), limit)
     if sort is Sort.UPDATED:
         extra = [] if key is None else [sa.tuple_(T.c.updated_at, T.c.id) < sa.tuple_(*key)]
-        order = (T.c.updated_at.desc(), T.c.id.desc())
-        return _fetch(session, _base(terms + extra).order_by(*order), limit)
+        newest = (T.c.updated_at.desc(), T.c.id.desc())
+        return _fetch(session, _base(terms + extra).order_by(*newest), limit)
     order = (T.c.priority.desc(), T.c.created_at, T.c.id)
     if key is None:
         return _fetch(session, _base(terms).order_by(*order), limit)
     prio, created, tid = key
-    same = _fetch(session, _base(terms + [
-        T.c.priority == prio, sa.tuple_(T.c.created_at, T.c.id) > sa.tuple_(created, tid),
+    same = _fetch(session, _base([
+        *terms, T.c.priority == prio,
+        sa.tuple_(T.c.created_at, T.c.id) > sa.tuple_(created, tid),
     ]).order_by(T.c.created_at, T.c.id), limit)
     lower = _fetch(session, _base([*terms, T.c.priority < prio]).order_by(*order),
                    limit - len(same))
@@ -197,8 +203,9 @@ def _backward(session: Session, terms: list[Any], sort: Sort, key: list[Any],
         stmt = _base([*terms, sa.tuple_(T.c.updated_at, T.c.id) > sa.tuple_(*key)])
         return _fetch(session, stmt.order_by(T.c.updated_at, T.c.id), limit)
     prio, created, tid = key
-    same = _fetch(session, _base(terms + [
-        T.c.priority == prio, sa.tuple_(T.c.created_at, T.c.id) < sa.tuple_(created, tid),
+    same = _fetch(session, _base([
+        *terms, T.c.priority == prio,
+        sa.tuple_(T.c.created_at, T.c.id) < sa.tuple_(created, tid),
     ]).order_by(T.c.created_at.desc(), T.c.id.desc()), limit)
     order = (T.c.priority, T.c.created_at.desc(), T.c.id.desc())
     higher = _fetch(session, _base([*terms, T.c.priority > prio]).order_by(*order),
@@ -228,8 +235,7 @@ def page(session: Session, spec: QueueSpec, *, after: str | None = None,
         more_before = len(rows) > limit
         rows = list(reversed(rows[:limit]))
         prev = encode_cursor(sort, rows[0]) if rows and more_before else None
-        nxt = encode_cursor(sort, rows[-1]) if rows else before
-        return RawPage(rows, nxt, prev)
+        return RawPage(rows, encode_cursor(sort, rows[-1]) if rows else before, prev)
     key = decode_cursor(sort, after) if after else None
     rows = _forward(session, terms, sort, key, limit + 1)
     more_after = len(rows) > limit

@@ -42,7 +42,9 @@ class Customer(CustomerBase, table=True):
 class Identity(SQLModel, table=True):
     """One address by which a customer reaches us on one channel."""
 
-    __table_args__ = (sa.UniqueConstraint("channel", "address", name="uq_identity_channel_address"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "address", name="uq_identity_channel_address"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -68,7 +70,8 @@ class AgentBase(SQLModel):
     email: str | None = Field(default=None, max_length=320)
     role: Role = Field(default=Role.AGENT, sa_column=sa.Column(sa.String(16), nullable=False))
     status: AgentStatus = Field(
-        default=AgentStatus.OFFLINE, sa_column=sa.Column(sa.String(16), nullable=False)
+        default=AgentStatus.OFFLINE,
+        sa_column=sa.Column(sa.String(16), nullable=False),
     )
     capacity: int = 10
     skills: str = Field(default="", max_length=1000)  # comma-separated
