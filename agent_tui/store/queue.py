@@ -147,27 +147,29 @@ def decode_cursor(sort: Sort, cursor: str) -> list[Any]:
 # ---------------------------------------------------------------- pages
 
 
-def _columns() -> list[Any]:
-    return [
-        T.c.id, T.c.channel, T.c.subject, T.c.status, T.c.priority, T.c.customer_id,
-        T.c.tags, T.c.sla_due_at, T.c.created_at, T.c.updated_at, T.c.version,
-        C.c.name.label("customer_name"), A.c.login.label("assignee"), TM.c.name.label("team"),
-    ]
+# Built once: the FROM clause and the columns of a queue row never change.
+_JOINED = (
+    T.outerjoin(C, C.c.id == T.c.customer_id)
+    .outerjoin(A, A.c.id == T.c.assignee_id)
+    .outerjoin(TM, TM.c.id == T.c.team_id)
+)
+_COLUMNS = (
+    T.c.id, T.c.channel, T.c.subject, T.c.status, T.c.priority, T.c.customer_id,
+    T.c.tags, T.c.sla_due_at, T.c.created_at, T.c.updated_at, T.c.version,
+    C.c.name.label("customer_name"), A.c.login.label("assignee"), TM.c.name.label("team"),
+)
 
 
 def _base(terms: list[Any]) -> sa.Select[Any]:
-    joined = (
-        T.outerjoin(C, C.c.id == T.c.customer_id)
-        .outerjoin(A, A.c.id == T.c.assignee_id)
-        .outerjoin(TM, TM.c.id == T.c.team_id)
-    )
-    return sa.select(*_columns()).select_from(joined).where(*terms)
+    return sa.select(*_COLUMNS).select_from(_JOINED).where(*terms)
 
 
 def _fetch(session: Session, stmt: sa.Select[Any], limit: int) -> list[Any]:
     if limit <= 0:
         return []
-    return list(session.execute(stmt.limit(limit)).all())
+    # Core execution on the session's connection: the ORM's execute path adds
+    # ~0.3 ms a call and a queue row is not an ORM entity.
+    return list(session.connection().execute(stmt.limit(limit)).all())
 
 
 def _forward(session: Session, terms: list[Any], sort: Sort, key: list[Any] | None,
