@@ -46,7 +46,9 @@ err_console = Console(stderr=True, highlight=False)
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """One line on stderr that says what went wrong and what to do; then exit."""
-    err_console.print(f"error: {message}", markup=False, highlight=False)
+    # Driver messages (psycopg) carry newlines and indentation: keep it to one line.
+    message = " ".join(message.split())
+    err_console.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -58,15 +60,34 @@ def cli_actor() -> Actor:
     """The CLI acts as an administrator; events name the OS user who ran it."""
     try:
         user = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+    except Exception:
         user = "unknown"
     return Actor.system(Source.CLI, login=f"cli:{user}")
+
+
+def sqlite_missing(url: str) -> bool:
+    """True for a sqlite:/// URL whose file does not exist."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # open_store reports a malformed URL
+        return False
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    path = Path(parsed.database).expanduser()
+    return not path.exists()
 
 
 @contextmanager
 def store_for(db: str | None, *, migrated: bool = True) -> Iterator[Store]:
     """Open the store for a command; refuse one whose schema is missing or old."""
     url = db_url(db)
+    if migrated and sqlite_missing(url):
+        # Opening would create an empty file (and its folder) as a side effect.
+        fail(f"no Agent TUI store at {url}; run `agent-tui init` first", EXIT_NO_STORE)
     try:
         store = open_store(url)
     except ValueError as exc:
