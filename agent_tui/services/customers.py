@@ -77,17 +77,31 @@ def organization_id(session: Session, name: str | None) -> int | None:
     return org.id
 
 
+def _lock_address(session: Session, address: str | None) -> None:
+    """Serialise look-up-then-insert of one address on PostgreSQL.
+
+    Two transactions creating tickets for the same new e-mail at once would
+    both miss the look-up and one would fail on the identity's unique index.
+    SQLite needs nothing: its writers already queue on BEGIN IMMEDIATE.
+    """
+    if address and session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:a))"), {"a": address})
+
+
 def find_or_create(session: Session, actor: Actor, *, email: str | None, name: str | None = None,
                    phone: str | None = None) -> tuple[Customer, bool]:
     """Resolve a customer by e-mail (or phone); create one if nobody matches."""
     cust = None
     if email:
         email = normalise_email(email)
+    if phone:
+        phone = normalise_phone(phone)
+    _lock_address(session, email or phone)
+    if email:
         cust = find_by_identity(session, Channel.EMAIL, email)
         if cust is None:
             cust = session.exec(select(Customer).where(Customer.email == email)).first()
     if cust is None and phone:
-        phone = normalise_phone(phone)
         cust = find_by_identity(session, Channel.PHONE, phone)
     if cust is not None:
         return cust, False

@@ -1,0 +1,1 @@
+"""Multi-process reliability tests of the store: lost updates, crash safety, contention."""
