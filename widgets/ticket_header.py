@@ -1,0 +1,78 @@
+"""The ticket screen's header: subject and the fields an agent scans first."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.widget import Widget
+
+from agent_tui.backend import TicketDetail
+from widgets.theme_colors import theme_color
+
+
+class TicketHeader(Widget):
+    """Subject on the first line, then status, priority, channel, people, tags, version.
+
+    ``notice`` is a line under the fields for things the agent must see
+    (e.g. someone else changed the ticket since it was loaded).
+    """
+
+    DEFAULT_CSS: ClassVar[str] = """
+    TicketHeader {
+        height: auto;
+        padding: 0 1;
+        background: $boost;
+        border-bottom: solid $primary;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._ticket: TicketDetail | None = None
+        self._notice = ""
+
+    def show(self, ticket: TicketDetail, *, notice: str = "") -> None:
+        """Display ``ticket`` (and an optional notice line)."""
+        self._ticket = ticket
+        self._notice = notice
+        self.refresh(layout=True)
+
+    def set_notice(self, notice: str) -> None:
+        """Replace the notice line ("" hides it)."""
+        self._notice = notice
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        ticket = self._ticket
+        if ticket is None:
+            return Text("Loading…")
+        label = "dim"
+        text = Text()
+        text.append(f"#{ticket.id} ", style="bold")
+        text.append(ticket.subject, style="bold")  # customer text: plain Text, never markup
+        text.append("\n")
+
+        def field(name: str, value: str) -> None:
+            text.append(f"{name} ", style=label)
+            text.append(value)
+            text.append("   ")
+
+        field("status", ticket.status.value.replace("_", " "))
+        field("priority", ticket.priority.label)
+        field("channel", ticket.channel.value)
+        field("version", str(ticket.version))
+        text.append("\n")
+        customer = ticket.customer_name
+        if ticket.customer_email:
+            customer = f"{customer} <{ticket.customer_email}>"
+        field("customer", customer)
+        field("assignee", ticket.assignee or "unassigned")
+        field("team", ticket.team or "none")
+        field("tags", ", ".join(ticket.tags) or "none")
+        if self._notice:
+            text.append("\n")
+            warning = theme_color(self.app, "text-warning", "yellow")
+            text.append(self._notice, style=f"bold {warning}")
+        return text
