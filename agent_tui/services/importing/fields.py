@@ -1,0 +1,198 @@
+"""Parsing one cell: text, e-mails, phones, enums, dates, amounts, tags, items.
+
+Each parser takes the raw cell (text, or a list from a JSONL array) and
+returns a clean value or raises :class:`FieldError` with a message that
+tells a person what to fix. No I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import TypeVar
+
+from agent_tui.domain.enums import Priority
+from agent_tui.domain.rules import normalise_tags
+from agent_tui.domain.safe_text import safe_line, safe_text
+
+Cell = str | list[str]
+E = TypeVar("E", bound=Enum)
+
+# Plausible, not RFC 5322: one @, no spaces or brackets, a dot in the domain.
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]{2,}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}([_-][a-z0-9]{2,8})*$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+class FieldError(ValueError):
+    """A cell that cannot be used; the message says why."""
+
+
+def text_of(cell: Cell | None, *, multiline: bool = False) -> str:
+    """The cell as cleaned text (``safe_text``/``safe_line``), stripped."""
+    if cell is None:
+        return ""
+    if cell.__class__ is list:
+        raise FieldError("expected text, got a list")
+    assert isinstance(cell, str)
+    if multiline:
+        return safe_text(cell).strip("\n")
+    if cell.isprintable():  # the common case: no controls, no bidi overrides, one line
+        return cell.strip()
+    return safe_line(cell).strip()
+
+
+def line(cell: Cell | None, max_len: int, *, required: bool = False) -> str:
+    """Single-line customer text (names, subjects): cleaned, length-checked."""
+    value = text_of(cell)
+    if required and not value:
+        raise FieldError("must not be empty")
+    if len(value) > max_len:
+        raise FieldError(f"longer than {max_len} characters")
+    return value
+
+
+def body(cell: Cell | None, max_len: int) -> str:
+    """Multi-line customer text (message bodies, articles)."""
+    value = text_of(cell, multiline=True)
+    if not value.strip():
+        raise FieldError("must not be empty")
+    if len(value) > max_len:
+        raise FieldError(f"longer than {max_len} characters")
+    return value
+
+
+def email(cell: Cell | None) -> str:
+    """A plausible e-mail address, lower-cased."""
+    value = text_of(cell).lower()
+    if len(value) > 320 or not _EMAIL.match(value):
+        raise FieldError(f"not an e-mail address: {value!r}")
+    return value
+
+
+def phone(cell: Cell | None) -> str:
+    """``+44 (20) 7946-0958`` → ``+442079460958``; at least 5 digits."""
+    value = text_of(cell)
+    digits = "".join(c for c in value if c.isdigit())
+    if len(digits) < 5 or len(digits) > 20:
+        raise FieldError(f"not a phone number: {value!r}")
+    return ("+" if value.startswith("+") else "") + digits
+
+
+@functools.cache
+def _members(enum: type[Enum]) -> dict[str, Enum]:
+    return {str(m.value): m for m in enum}
+
+
+def choice(cell: Cell | None, enum: type[E], column: str) -> E:
+    """A value of ``enum``, case-insensitive; the error shows how to map it."""
+    raw = text_of(cell)
+    member = _members(enum).get(raw.lower().replace(" ", "_").replace("-", "_"))
+    if member is not None:
+        return member  # type: ignore[return-value]
+    allowed = ", ".join(str(m.value) for m in enum)
+    raise FieldError(f"unknown value {raw!r} (use {allowed}, "
+                     f"or map it: --map \"{column}:{raw}=VALUE\")")
+
+
+def word(cell: Cell | None, allowed: Sequence[str], column: str) -> str:
+    """One of a closed list of words, case-insensitive."""
+    raw = text_of(cell)
+    key = raw.lower()
+    if key not in allowed:
+        raise FieldError(f"unknown value {raw!r} (use {', '.join(allowed)}, "
+                         f"or map it: --map \"{column}:{raw}=VALUE\")")
+    return key
+
+
+def priority(cell: Cell | None) -> int:
+    """``low``/``normal``/``high``/``urgent`` (any case) or 1-4."""
+    raw = text_of(cell)
+    try:
+        return int(Priority.parse(raw))
+    except ValueError:
+        raise FieldError(f"unknown value {raw!r} (use low, normal, high, urgent, "
+                         f"or map it: --map \"priority:{raw}=VALUE\")") from None
+
+
+def timestamp(cell: Cell | None) -> datetime:
+    """ISO 8601 date or date-time; a time without zone is taken as UTC."""
+    raw = text_of(cell)
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FieldError(f"not an ISO 8601 date: {raw!r} (e.g. 2024-03-01T09:15:00Z)") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def amount_cents(cell: Cell | None) -> int:
+    """A decimal amount (``12.5``, ``-3``, ``1,234.50``) as integer cents."""
+    raw = text_of(cell).replace(" ", "")
+    if _THOUSANDS.match(raw):
+        raw = raw.replace(",", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise FieldError(f"not an amount: {raw!r} (e.g. 1234.50)") from None
+    if not value.is_finite():
+        raise FieldError(f"not an amount: {raw!r}")
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise FieldError(f"more than 2 decimal places: {raw!r}")
+    if abs(cents) >= 10**15:
+        raise FieldError(f"amount too large: {raw!r}")
+    return int(cents)
+
+
+def currency(cell: Cell | None) -> str:
+    value = text_of(cell).upper()
+    if not _CURRENCY.match(value):
+        raise FieldError(f"not a 3-letter currency code: {value!r} (e.g. USD, EUR)")
+    return value
+
+
+def language(cell: Cell | None) -> str:
+    value = text_of(cell).lower()
+    if len(value) > 16 or not _LANGUAGE.match(value):
+        raise FieldError(f"not a language code: {value!r} (e.g. en, pt-br, zh)")
+    return value
+
+
+def tags(cell: Cell | None) -> list[str]:
+    """Tags separated by commas and/or spaces (or a JSONL list), normalised."""
+    if cell is None:
+        return []
+    parts = cell if isinstance(cell, list) else cell.replace(",", " ").split()
+    cleaned = normalise_tags(safe_line(p) for p in parts)
+    if len(" ".join(cleaned)) > 1000:
+        raise FieldError("more than 1000 characters of tags")
+    return cleaned
+
+
+def items(cell: Cell | None) -> list[str]:
+    """Order lines: a JSON list, a JSONL array, or text separated by ``;`` or ``|``."""
+    if cell is None:
+        return []
+    if isinstance(cell, list):
+        parts = cell
+    else:
+        raw = cell.strip()
+        if raw.startswith("["):
+            try:
+                loaded = json.loads(raw)
+            except ValueError:
+                raise FieldError("starts with [ but is not a JSON list") from None
+            if not isinstance(loaded, list):
+                raise FieldError("not a JSON list")
+            parts = [str(p) for p in loaded]
+        else:
+            parts = re.split(r"[;|\n]", raw)
+    return [v for v in (safe_line(p).strip() for p in parts) if v]
