@@ -292,9 +292,12 @@ class FakeDemo:
 @pytest.fixture
 def fake_demo(monkeypatch: pytest.MonkeyPatch) -> FakeDemo:
     fake = FakeDemo()
-    module = types.ModuleType("agent_tui.services.demo")
-    module.build_demo = fake.build_demo  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "agent_tui.services.demo", module)
+    # Patch the real module's attribute: replacing the sys.modules entry would
+    # not reach `from agent_tui.services import demo` once another test has
+    # imported the package.
+    import agent_tui.services.demo as real_demo
+
+    monkeypatch.setattr(real_demo, "build_demo", fake.build_demo)
     return fake
 
 
