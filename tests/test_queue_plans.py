@@ -48,3 +48,19 @@ def test_each_view_and_sort_reads_its_index_in_order(sqlite_url: str, spec: q.Qu
     ticket_plan = next(p for p in plans if "ticket" in p and "USING" in p)
     assert "ix_q_" in ticket_plan, plans
     assert not any("TEMP B-TREE" in p for p in plans), plans
+
+
+@pytest.mark.parametrize("spec", VIEWS, ids=lambda s: s.view.value)
+def test_each_view_counts_from_its_partial_index(sqlite_url: str, spec: q.QueueSpec) -> None:
+    """A count must not walk a full-table index and check is_open row by row."""
+    import sqlalchemy as sa
+
+    store = migrated(sqlite_url)
+    try:
+        stmt = sa.select(sa.func.count()).select_from(q.T).where(*q.conditions(spec, "sqlite"))
+        sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        with store.engine.connect() as conn:
+            plans = [r[-1] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    finally:
+        store.dispose()
+    assert any("ix_q_" in p for p in plans), plans
