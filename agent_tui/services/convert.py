@@ -39,6 +39,12 @@ def split_list(value: str | None, sep: str | None = None) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# Enum constructor calls cost ~1 µs each; a page converts three per row.
+_CHANNELS = {c.value: c for c in Channel}
+_STATUSES = {s.value: s for s in Status}
+_PRIORITIES = {int(p): p for p in Priority}
+
+
 def ticket_row(row: Any) -> TicketRow:
     """From a queue row (``store.queue`` columns) or a Ticket with names attached.
 
@@ -48,10 +54,10 @@ def ticket_row(row: Any) -> TicketRow:
     """
     return TicketRow.model_construct(
         id=row.id,
-        channel=Channel(row.channel),
+        channel=_CHANNELS[row.channel],
         subject=safe_line(row.subject),
-        status=Status(row.status),
-        priority=Priority(row.priority),
+        status=_STATUSES[row.status],
+        priority=_PRIORITIES[row.priority],
         customer_id=row.customer_id,
         customer_name=safe_line(row.customer_name or ""),
         assignee=row.assignee,
