@@ -27,4 +27,9 @@ for module in (setup, people, io, backup, privacy):
 
 def main() -> None:
     """Console-script entry point."""
+    import signal
+
+    # `agent-tui export tickets | head` should stop quietly, like any Unix tool.
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()
