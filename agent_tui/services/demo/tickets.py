@@ -80,7 +80,13 @@ def _one(values: tuple[str, ...], rnd: Callable[[], float]) -> str:
     return values[int(rnd() * len(values))]
 
 
-def _solve_decay(target: float, peak: float = 0.9, floor: float = 0.02) -> float:
+#: Share of old tickets still unsolved whatever their age: a thin long tail, so
+#: the top of a priority-sorted queue is this week's work, not a 2-month-old
+#: backlog (0.02 left ~20k ancient open tickets in a 1M store).
+STALE_FLOOR = 0.003
+
+
+def _solve_decay(target: float, peak: float = 0.9, floor: float = STALE_FLOOR) -> float:
     """λ such that the unsolved share peak·e^(−r/λ) + floor averages ``target`` over r∈[0,1]."""
     want = max(1e-4, target - floor)
     lo, hi = 1e-4, 50.0
@@ -190,7 +196,7 @@ class TicketGenerator:
 
             # What happened: unsolved (more likely the newer it is) or solved; and by whom.
             state = "solved"
-            if rnd() < 0.9 * exp((frac - 1.0) / decay) + 0.02:
+            if rnd() < 0.9 * exp((frac - 1.0) / decay) + STALE_FLOOR:
                 age = now - created
                 if (age < DAY_US and rnd() < 0.5) or (age < 3 * DAY_US and rnd() < 0.12):
                     state = "new"
