@@ -502,3 +502,185 @@ def test_a_conflict_that_appears_between_the_passes_rolls_everything_back(
     after = counts(store)
     assert after["customer"] == before["customer"] + 1  # only the one saved meanwhile
     assert after["event"] == before["event"] and after["organization"] == 0
+
+
+# -- the fast paths agree with the full ones -------------------------------------
+
+
+def _raw_rows(path: Path, maps: tuple[str, ...] = ()) -> list[Any]:
+    from agent_tui.services.importing.columns import COLUMNS
+    from agent_tui.services.importing.source import ColumnMap, Reader, format_for
+
+    cmap = ColumnMap.parse(maps, COLUMNS["tickets"])
+    with Reader(path, format_for(path, None), cmap) as reader:
+        return list(reader.rows())
+
+
+def test_the_fast_ticket_validator_builds_what_the_full_one_builds(world: World,
+                                                                   tmp_path: Path) -> None:
+    from agent_tui.services.importing.records import Lookups, validate
+    from agent_tui.services.importing.ticket_rows import TicketFastPath
+
+    nbsp, esc, bidi = "\u00a0", "\x1b[1m", "\u202e"
+    tricky = write(tmp_path, "tricky.csv", "\n".join([
+        "external_id,subject,body,status,priority,channel,customer_email,customer_name,"
+        "customer_phone,team,assignee,tags,created_at,category,product",
+        f"K-1,Plain,Body,OPEN,3,E-Mail,A@Example.COM,Ann,,TECH,Bob Agent,\"b, a  a\","
+        f"2024-03-01T09:15:00+02:00,  cat ,{nbsp}",
+        f"K-2,{nbsp}Spaced{nbsp},\"two\r\nlines\",on hold,Urgent,chat,,  ,+44 (20) 7946-0958,"
+        f" ,  ,,2024-03-01,\x01,prod",
+        f"K-3,\x01,body,,,,b@example.com,{esc}Eve{bidi}\tE,,,,  ,,,",
+        "K-4,Sub,   ,new,low,web,c@example.com,,,,,,,,",
+        "K-5,Sub,body,new,Critical,web,c@example.com,,,,,,,,",
+        "K-6,Sub,body,new,low,web,,,,,,,,,",
+        "K-7,Sub,body,new,low,web,d@example.com,,,nosuchteam,,,,,",
+        "K-8,Sub,body,new,low,web,d@example.com,,12,,,,soon,,",
+        f"{'x' * 201},Sub,body,,,,d@example.com,,,,,,,,",
+        "K-10,Sub,\n,,,,d@example.com,,,,,,,,",
+        "K-11,Sub,body,,,,d@example.com,,,,,,,,,extra",
+        "K-12,Sub,body,,,,e@example.com,,,billing,sam,SOLO,2024-01-01 10:00,,",
+    ]) + "\n")
+    files = [(DATA / "tickets.csv", ()), (DATA / "tickets.jsonl", ()),
+             (DATA / "tickets_bad_multiline.csv", ()),
+             (DATA / "tickets_freshdesk.csv", tuple(FRESHDESK_MAPS)), (tricky, ())]
+    with world.store.read() as session:
+        lookups = Lookups.load(session)
+    fast = TicketFastPath(lookups)
+    taken = 0
+    for path, maps in files:
+        for raw in _raw_rows(path, maps):
+            full = validate("tickets", raw, lookups)
+            quick = fast(raw)
+            if quick is not None:
+                taken += 1
+                assert quick == full, (path.name, raw.line)
+            # Twice: the memos must not change the answer.
+            assert fast(raw) == quick
+    clean = len(_raw_rows(DATA / "tickets.csv"))
+    assert taken >= clean + 3  # the clean rows do take the fast path
+
+
+def test_the_unchanged_check_agrees_with_the_full_comparison(world: World,
+                                                            tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from agent_tui.services.importing.batch import match_existing
+    from agent_tui.services.importing.records import Lookups, TicketRecord, validate
+    from agent_tui.services.importing.tickets import _COLUMNS, TicketWriter
+    from agent_tui.store.events import changes
+
+    store = world.store
+    assert import_file(store, ADMIN, kind="tickets", path=DATA / "tickets.csv").committed
+    with store.read() as session:
+        lookups = Lookups.load(session)
+        records = [r for r in (validate("tickets", raw, lookups)
+                               for raw in _raw_rows(DATA / "tickets.csv"))
+                   if isinstance(r, TicketRecord)]
+        writer = TicketWriter(writing=False, actor=ADMIN, lookups=lookups)
+        existing = match_existing(session, Ticket.__table__, records,  # type: ignore[attr-defined]
+                                  _COLUMNS)
+        first = writer._first_messages(session, [row.id for row in existing.values()])
+        customers = writer.customers.resolve(session, [r.customer for r in records])
+        team = lookups.teams["billing"]
+        variants: list[tuple[TicketRecord, int | None]] = []
+        for r in records:
+            cid = customers[r.customer.key]
+            variants += [(r, cid), (r, (cid or 0) + 1), (r, None)]
+            changed: list[dict[str, Any]] = [
+                {"subject": r.subject + "!"}, {"body": r.body + "!"},
+                {"status": Status.CLOSED}, {"status": None}, {"priority": 1},
+                {"priority": None}, {"channel": None}, {"created_at": None},
+                {"created_at": datetime(2020, 1, 1, tzinfo=UTC)}, {"tags": ["x"]},
+                {"tags": []}, {"category": None}, {"product": "P"}, {"team_id": team},
+                {"team_id": None}, {"assignee_id": None},
+                {"given": frozenset({"external_id", "subject", "body"})}]
+            variants += [(replace(r, **change), cid) for change in changed]
+        assert len(variants) > 60
+        for r, cid in variants:
+            row = existing[r.external_id]
+            body = first.get(row.id, (None, ""))[1]
+            old = writer._state(row, body)
+            expected = not changes(old, writer._merge(old, r, cid))[1]
+            assert writer._unchanged(row, body, r, cid) == expected, (r, cid)
+
+
+# -- big imports rebuild the ticket indexes in their own transaction ------------------
+
+
+def _indexes(store: Store) -> set[tuple[str, str]]:
+    return {(r[0], r[1]) for r in rows(store, "SELECT name, sql FROM sqlite_master "
+                                              "WHERE type = 'index' AND sql IS NOT NULL")}
+
+
+def test_a_failed_big_import_keeps_every_index(sqlite_url: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_tui.services.importing import runner, writes
+    from tests.conftest import migrated, seed_world
+
+    store = seed_world(migrated(sqlite_url)).store
+    monkeypatch.setattr(runner, "REBUILD_INDEXES_AT", 10)  # what 20k rows would trigger
+    lines = ["external_id,subject,body,customer_email,priority,created_at"]
+    lines += [f"B-{i},Subject {i},Body {i},c{i % 7}@example.com,high,2024-0{1 + i % 9}-01"
+              for i in range(60)]
+    path = write(tmp_path, "big.csv", "\n".join(lines) + "\n")
+    indexes, before = _indexes(store), counts(store)
+    dropped: list[int] = []
+    real_drop = writes.IndexRebuild.drop
+
+    def drop(self: writes.IndexRebuild, session: Any) -> None:
+        real_drop(self, session)
+        dropped.append(len(self.dropped))
+
+    monkeypatch.setattr(writes.IndexRebuild, "drop", drop)
+
+    def interrupt(phase: str, rows_done: int, done: int, total: int) -> None:
+        if phase == "importing" and rows_done >= 20:
+            raise KeyboardInterrupt  # Ctrl+C halfway through the write pass
+
+    with pytest.raises(KeyboardInterrupt):
+        import_file(store, ADMIN, kind="tickets", path=path, batch_size=10,
+                    progress=interrupt)
+    import gc
+
+    assert gc.isenabled()  # the import paused the cycle collector and gave it back
+    assert dropped and dropped[0] >= 20  # the queue indexes were really dropped...
+    assert _indexes(store) == indexes  # ...and the rollback brought them all back
+    assert counts(store) == before
+    with store.read() as s:
+        assert s.execute(sa.text("PRAGMA integrity_check")).scalar_one() == "ok"
+
+    report = import_file(store, ADMIN, kind="tickets", path=path, batch_size=10)
+    assert report.committed and report.created == 60 and len(dropped) == 2
+    assert _indexes(store) == indexes  # rebuilt from their stored DDL
+    with store.read() as s:
+        assert s.execute(sa.text("PRAGMA integrity_check")).scalar_one() == "ok"
+        # The partial queue index answers like the table does.
+        via_index = s.execute(sa.text(
+            "SELECT count(*) FROM ticket INDEXED BY ix_q_open_prio WHERE is_open = 1")).scalar()
+        assert via_index == 60
+        assert s.execute(sa.text("PRAGMA cache_size")).scalar_one() == -65536
+    store.dispose()
+
+
+def test_a_big_import_into_a_bigger_store_keeps_its_indexes(sqlite_url: str, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from agent_tui.services.importing import runner, writes
+    from tests.conftest import migrated, seed_world
+
+    store = seed_world(migrated(sqlite_url)).store
+    monkeypatch.setattr(runner, "REBUILD_INDEXES_AT", 10)
+    calls: list[str] = []
+    monkeypatch.setattr(writes.IndexRebuild, "drop",
+                        lambda self, session: calls.append("drop"))
+    first = ["external_id,subject,body,customer_email"] + [
+        f"A-{i},S,B,a@example.com" for i in range(30)]
+    assert import_file(store, ADMIN, kind="tickets",
+                       path=write(tmp_path, "a.csv", "\n".join(first) + "\n")).committed
+    assert calls == ["drop"]  # 30 new into an empty store: rebuilding pays
+    second = ["external_id,subject,body,customer_email"] + [
+        f"B-{i},S,B,a@example.com" for i in range(20)]
+    assert import_file(store, ADMIN, kind="tickets",
+                       path=write(tmp_path, "b.csv", "\n".join(second) + "\n")).committed
+    assert calls == ["drop"]  # 20 new into 30: maintaining them is cheaper
+    store.dispose()

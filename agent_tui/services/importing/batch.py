@@ -18,113 +18,29 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from agent_tui.domain.enums import Channel
-from agent_tui.domain.tables import Customer, Event, Identity, utcnow
-from agent_tui.domain.tables.base import sqlite_timestamp
+from agent_tui.domain.tables import Customer, Identity, utcnow
 from agent_tui.services.importing.columns import OWN_ID_PREFIX
 from agent_tui.services.importing.records import CustomerRef, Lookups, Record, RowError
-from agent_tui.store import events as event_log
-from agent_tui.store.events import Actor, dump_diff
+from agent_tui.services.importing.writes import (
+    IN_CHUNK,
+    EventSink,
+    allocate_ids,
+    bulk_insert,
+    encode_diff,
+    insert_tuples,
+    insert_with_ids,
+    is_sqlite,
+    select_where_in,
+    stamper,
+)
+from agent_tui.store.events import Actor
 
 C = Customer.__table__  # type: ignore[attr-defined]
 ID = Identity.__table__  # type: ignore[attr-defined]
-EV = Event.__table__  # type: ignore[attr-defined]
 
+_NEW_CUSTOMER = ("id", "name", "email", "phone", "tier", "created_at", "updated_at")
 
-def lock_event_log(session: Session) -> None:
-    """Take the event-log lock ``append_event`` takes, once for the whole import.
-
-    On PostgreSQL appends are serialised so that seq order is commit order;
-    the bulk inserts below bypass ``append_event`` and must hold the same
-    lock. SQLite's write transaction is already exclusive.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"),
-                        {"k": event_log._PG_EVENT_LOCK})
-
-
-class EventSink:
-    """Event rows collected for a batch and inserted with one executemany."""
-
-    def __init__(self, actor: Actor) -> None:
-        self.actor = actor
-        self.rows: list[dict[str, Any]] = []
-
-    def add(self, *, kind: str, entity: str, entity_id: int | None,
-            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
-            extra: dict[str, Any] | None = None) -> None:
-        """Queue one event, shaped exactly like ``append_event`` shapes it."""
-        diff: dict[str, Any] = {}
-        if before:
-            diff["before"] = before
-        if after:
-            diff["after"] = after
-        if extra:
-            diff.update(extra)
-        self.rows.append({"at": utcnow(), "actor": self.actor.login,
-                          "role": self.actor.role.value, "source": self.actor.source.value,
-                          "kind": kind, "entity": entity, "entity_id": entity_id,
-                          "diff": dump_diff(diff)})
-
-    def flush(self, session: Session) -> None:
-        if self.rows:
-            bulk_insert(session, EV, self.rows)
-            self.rows = []
-
-
-def allocate_ids(session: Session, table: sa.Table, count: int) -> list[int]:
-    """Reserve ``count`` new primary keys of ``table`` in this write transaction.
-
-    Inserting with known ids is a plain executemany; ``INSERT ... RETURNING``
-    with ids in parameter order makes SQLite run one statement per row.
-    SQLite: the import holds the only write lock, so ``max(id)`` + 1.. is
-    free. PostgreSQL: the ids come from the table's own sequence, so
-    concurrent writers never collide.
-    """
-    if count <= 0:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = sa.text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
-                       "FROM generate_series(1, :n)")
-        return sorted(int(v) for v in session.execute(stmt, {"n": count}).scalars())
-    top = session.execute(sa.select(sa.func.max(table.c.id))).scalar_one_or_none() or 0
-    return list(range(int(top) + 1, int(top) + 1 + count))
-
-
-def bulk_insert(session: Session, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) with one driver-level executemany.
-
-    Values must already be what the column stores (enum values as text);
-    timestamps get the exact form ``UTCDateTime`` writes on SQLite. This
-    skips SQLAlchemy's per-row parameter processing, which costs more than
-    SQLite's own work on a 100k-row import; PostgreSQL gets ``COPY``.
-    """
-    if not rows:
-        return
-    conn = session.connection()
-    quote = conn.dialect.identifier_preparer.quote
-    columns = list(rows[0])
-    names = ", ".join(quote(c) for c in columns)
-    if conn.dialect.name == "postgresql":
-        # COPY is PostgreSQL's bulk path: one round trip per batch, not per row.
-        with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[c] for c in columns])
-        return
-    marks = ", ".join("?" for _ in columns)
-    params = [tuple(sqlite_timestamp(v) if isinstance(v, datetime) else v
-                    for v in (row[c] for c in columns)) for row in rows]
-    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", params)
-
-
-def insert_with_ids(session: Session, table: sa.Table,
-                         rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` with newly reserved ids; the ids, in the order of ``rows``."""
-    if not rows:
-        return []
-    ids = allocate_ids(session, table, len(rows))
-    bulk_insert(session, table, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
-    return ids
+__all__ = ["ID", "C", "EventSink", "KindWriter", "bulk_insert", "insert_with_ids"]
 
 
 def own_id(external_id: str | None) -> int | None:
@@ -144,7 +60,7 @@ class _Keyed(Protocol):
 
 
 def match_existing(session: Session, table: sa.Table, records: Sequence[_Keyed],
-                   columns: Sequence[sa.ColumnElement[Any]]) -> dict[str, sa.Row[Any]]:
+                   columns: Sequence[sa.Column[Any]]) -> dict[str, Any]:
     """Stored rows by the external id of the records that name them.
 
     ``agent-tui:<id>`` (what the exporter writes for a row without an
@@ -156,17 +72,17 @@ def match_existing(session: Session, table: sa.Table, records: Sequence[_Keyed],
     external = list({r.external_id for r in records if r.external_id})
     if not external:
         return {}
-    stmt = sa.select(*columns).where(table.c.external_id.in_(external))
-    found: dict[str, sa.Row[Any]] = {row.external_id: row for row in session.execute(stmt)}
+    found: dict[str, Any] = {
+        row.external_id: row
+        for row in select_where_in(session, table, columns, "external_id", external)}
     by_id: dict[int, _Keyed] = {}
     for r in records:
         number = own_id(r.external_id)
         if number is not None and r.external_id not in found and r.created_at is not None:
             by_id[number] = r
     if by_id:
-        stmt = sa.select(*columns).where(table.c.id.in_(list(by_id)),
-                                         table.c.external_id.is_(None))
-        for row in session.execute(stmt):
+        for row in select_where_in(session, table, columns, "id", list(by_id),
+                                   also="external_id IS NULL"):
             record = by_id[row.id]
             if row.created_at == record.created_at and record.external_id:
                 found[record.external_id] = row
@@ -219,15 +135,16 @@ class CustomerResolver:
     def _create(self, session: Session, refs: list[CustomerRef]) -> dict[str, int]:
         if not refs:
             return {}
-        now = utcnow()
-        rows = [customer_values(name=r.name or (r.email or r.phone or "").split("@")[0],
-                                email=r.email, phone=r.phone, now=now) for r in refs]
-        ids = insert_with_ids(session, C, rows)
+        now = stamper(session)(utcnow())
+        ids = allocate_ids(session, C, len(refs))
+        rows: list[tuple[Any, ...]] = []
+        for cid, r in zip(ids, refs, strict=True):
+            name = r.name or (r.email or r.phone or "").split("@")[0]
+            rows.append((cid, name, r.email, r.phone, "standard", now, now))
+            self.sink.add_encoded("customer.created", "customer", cid, encode_diff({
+                "after": {"email": r.email, "name": name, "phone": r.phone}, "via": "import"}))
+        insert_tuples(session, C, _NEW_CUSTOMER, rows)
         add_identities(session, [(cid, r.email, r.phone) for cid, r in zip(ids, refs, strict=True)])
-        for cid, r, row in zip(ids, refs, rows, strict=True):
-            self.sink.add(kind="customer.created", entity="customer", entity_id=cid,
-                          after={"name": row["name"], "email": r.email, "phone": r.phone},
-                          extra={"via": "import"})
         return {r.key: cid for cid, r in zip(ids, refs, strict=True)}
 
 
@@ -278,27 +195,39 @@ def email_owners(session: Session, emails: Sequence[str],
 def identities(session: Session, channel: Channel,
                addresses: Sequence[str]) -> list[tuple[str, int]]:
     """``(address, customer_id)`` of the known identities among ``addresses``."""
-    if not addresses:
+    wanted = list(set(addresses))
+    if not wanted:
         return []
+    if is_sqlite(session):
+        # The driver directly: compiling an IN of a thousand parameters per batch
+        # costs more than SQLite's lookups.
+        driver: Any = session.connection().connection.driver_connection
+        found: list[tuple[str, int]] = []
+        for at in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[at:at + IN_CHUNK]
+            found += driver.execute(
+                "SELECT address, customer_id FROM identity WHERE channel = ? AND address IN "
+                f"({', '.join('?' * len(chunk))})", (channel.value, *chunk)).fetchall()
+        return found
     stmt = sa.select(ID.c.address, ID.c.customer_id).where(
-        ID.c.channel == channel.value, ID.c.address.in_(list(set(addresses))))
+        ID.c.channel == channel.value, ID.c.address.in_(wanted))
     return [(a, int(c)) for a, c in session.execute(stmt)]
 
 
 def add_identities(session: Session,
                    wanted: Sequence[tuple[int, str | None, str | None]]) -> None:
     """Attach e-mail and phone identities, skipping addresses already known."""
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
+    now = stamper(session)(utcnow())
+    rows: list[tuple[Any, ...]] = []
     for channel, position in ((Channel.EMAIL, 1), (Channel.PHONE, 2)):
         pairs = [(w[0], w[position]) for w in wanted if w[position]]
         taken = {a for a, _ in identities(session, channel, [str(a) for _, a in pairs])}
         for cid, address in pairs:
             if address not in taken:
                 taken.add(str(address))
-                rows.append({"customer_id": cid, "channel": channel.value, "address": address,
-                             "verified": False, "created_at": now})
-    bulk_insert(session, ID, rows)
+                rows.append((cid, channel.value, address, False, now))
+    insert_tuples(session, ID, ("customer_id", "channel", "address", "verified", "created_at"),
+                  rows)
 
 
 class KindWriter:

@@ -70,7 +70,7 @@ class Lookups:
         return cls(teams=teams, agents=agents, team_names=team_names, agent_logins=agent_logins)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CustomerRef:
     """Who a row is about, resolved like ``customers.find_or_create``."""
 
@@ -83,7 +83,7 @@ class CustomerRef:
         return f"email:{self.email}" if self.email else f"phone:{self.phone}"
 
 
-@dataclass
+@dataclass(slots=True)  # a big import keeps 100k of them between its passes
 class TicketRecord:
     line: int
     given: frozenset[str]

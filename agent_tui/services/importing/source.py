@@ -195,10 +195,18 @@ class Reader:
             width = len(dests)
             # (index, column, value map) for each column kept; most have no value map.
             plan = [(i, d, self.cmap.values.get(d)) for i, d in enumerate(dests) if d]
+            # The common row (every column kept, no value maps, as many fields as
+            # the header) becomes its dict in one C call.
+            simple = len(plan) == width and not any(table for _i, _d, table in plan)
+            names = [d for _i, d, _t in plan]
             for fields in reader:
                 start, previous_end = previous_end + 1, reader.line_num
-                if not any(f.strip() for f in fields):
+                first = fields[0] if fields else ""
+                if (not first or first.isspace()) and not any(f.strip() for f in fields):
                     continue  # blank lines and rows of empty cells from spreadsheets
+                if simple and len(fields) == width:
+                    yield RawRow(line=start, cells=dict(zip(names, fields, strict=True)))
+                    continue
                 row = RawRow(line=start, cells={})
                 if len(fields) > width and any(f.strip() for f in fields[width:]):
                     row.problems.append(("-", f"{len(fields)} fields but the header has {width}"))
