@@ -22,6 +22,7 @@ from agent_tui.domain.views import TicketCreate, TicketDetail, TicketUpdate
 from agent_tui.services import convert
 from agent_tui.services.agents import get_agent, get_team
 from agent_tui.services.customers import find_or_create, get_customer
+from agent_tui.services.lifecycle import TicketChange, ticket_changed
 from agent_tui.services.perms import require, sees_personal_data
 from agent_tui.store import queue as q
 from agent_tui.store.events import Actor, append_event, changes, last_actor
@@ -109,6 +110,8 @@ def create(session: Session, actor: Actor, data: TicketCreate) -> TicketDetail:
     append_event(session, actor, kind="ticket.created", entity="ticket", entity_id=ticket.id,
                  after={**_state(ticket, session), "channel": data.channel.value,
                         "customer_id": customer.id})
+    ticket_changed(session, actor, ticket,
+                   TicketChange("created", None, Status.NEW, AuthorKind.CUSTOMER, True))
     session.flush()
     return detail(session, actor, ticket.id)
 
@@ -158,6 +161,7 @@ def _add_message(session: Session, actor: Actor, ticket_id: int, body: str, *, p
     if Status(ticket.status) is Status.CLOSED:
         raise Invalid("status", "a closed ticket cannot change; open a follow-up instead")
     before = _state(ticket, session)
+    old_status = Status(ticket.status)
     now = utcnow()
     msg = Message(ticket_id=ticket_id, author_kind=AuthorKind.AGENT, author_agent_id=actor.agent_id,
                   public=public, body=_body(body), channel=Channel(ticket.channel), created_at=now)
@@ -176,6 +180,10 @@ def _add_message(session: Session, actor: Actor, ticket_id: int, body: str, *, p
     append_event(session, actor, kind="ticket.replied" if public else "ticket.noted",
                  entity="ticket", entity_id=ticket_id, before=b, after=a,
                  extra={"message_id": msg.id, "public": public})
+    ticket_changed(session, actor, ticket, TicketChange(
+        "replied" if public else "noted", old_status, Status(ticket.status), AuthorKind.AGENT,
+        public))
+    session.flush()
     return detail(session, actor, ticket_id)
 
 
@@ -213,6 +221,7 @@ def update(session: Session, actor: Actor, ticket_id: int, changes_in: TicketUpd
     ticket = _lock(session, ticket_id)
     _check_version(session, ticket, expected_version)
     before = _state(ticket, session)
+    old_status = Status(ticket.status)
     if changes_in.status is not None:
         _apply_status(ticket, changes_in.status)
     elif Status(ticket.status) is Status.CLOSED:
@@ -241,6 +250,9 @@ def update(session: Session, actor: Actor, ticket_id: int, changes_in: TicketUpd
     b["version"], a["version"] = before["version"], ticket.version
     append_event(session, actor, kind="ticket.updated", entity="ticket", entity_id=ticket_id,
                  before=b, after=a)
+    ticket_changed(session, actor, ticket,
+                   TicketChange("updated", old_status, Status(ticket.status)))
+    session.flush()
     return detail(session, actor, ticket_id)
 
 
@@ -280,6 +292,9 @@ def assign(session: Session, actor: Actor, ticket_id: int, assignee: str | None,
         extra["assignee_status"] = target.status
     append_event(session, actor, kind="ticket.assigned", entity="ticket", entity_id=ticket_id,
                  before=b, after=a, extra=extra)
+    status = Status(ticket.status)
+    ticket_changed(session, actor, ticket, TicketChange("assigned", status, status))
+    session.flush()
     return detail(session, actor, ticket_id)
 
 
