@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import AgentView, Backend, BackendError, EventView, TeamView
+from widgets.composer import Draft
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Session:
     me: AgentView
     location: str  # where the backend points, safe to show (no password)
     teams: list[TeamView] = field(default_factory=list)
+    #: Unsent replies and notes by ticket id: leaving a ticket never loses one.
+    drafts: dict[int, Draft] = field(default_factory=dict)
 
 
 def describe_error(error: BaseException | None) -> str:

@@ -1,4 +1,4 @@
-"""One ticket: header and thread, read-only for now, plus "take" and "next status"."""
+"""One ticket: header, thread and composer; reply, note, take and "next status"."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from textual.worker import Worker
 
 from agent_tui.backend import Conflict, Status, TicketDetail, TicketUpdate
 from screens.base import BackendScreen, Session, TicketsChanged
+from screens.changes import describe_changes
+from widgets.composer import Composer, Draft, Mode
 from widgets.status_bar import StatusBar
 from widgets.thread import Thread
 from widgets.ticket_header import TicketHeader
@@ -48,7 +50,8 @@ class TicketScreen(BackendScreen):
     Writes send the version on screen as ``expected_version``: if somebody
     saved the ticket in between, the backend refuses with ``Conflict`` and
     the screen says who, then reloads. Changes seen on the live feed are
-    announced, not applied under the agent's eyes; ``r`` reloads.
+    announced, not applied under the agent's eyes; ``R`` reloads. Replies and
+    notes are written in the composer; a refused send keeps the draft as typed.
     """
 
     CSS_PATH = "ticket.tcss"
@@ -57,18 +60,29 @@ class TicketScreen(BackendScreen):
         Binding("escape", "back", "Back", id="ticket.back", group=NAV),
         Binding("j", "scroll_down", "Scroll down", id="ticket.scroll_down", group=NAV),
         Binding("k", "scroll_up", "Scroll up", id="ticket.scroll_up", group=NAV),
+        Binding("r", "compose('reply')", "Reply", id="ticket.reply", group=ACT),
+        Binding("n", "compose('note')", "Note", id="ticket.note", group=ACT),
         Binding("t", "take", "Take", id="ticket.take", group=ACT),
         Binding("S", "cycle_status", "Next status", id="ticket.cycle_status", group=ACT),
-        Binding("r", "reload", "Reload", id="ticket.reload", group=ACT),
+        Binding("R", "reload", "Reload", id="ticket.reload", group=ACT),
     ]
 
     class Loaded(Message):
         """The ticket as the backend has it now; ``done`` says what just happened."""
 
-        def __init__(self, ticket: TicketDetail, done: str = "") -> None:
+        def __init__(self, ticket: TicketDetail, done: str = "", *, sent: bool = False) -> None:
             super().__init__()
             self.ticket = ticket
             self.done = done
+            self.sent = sent  # the composer's draft went out with this change
+
+    class SendRefused(Message):
+        """The backend refused the draft; ``fresh`` is the ticket as it is now, if known."""
+
+        def __init__(self, reason: str, fresh: TicketDetail | None) -> None:
+            super().__init__()
+            self.reason = reason
+            self.fresh = fresh
 
     def __init__(self, session: Session, ticket_id: int) -> None:
         super().__init__(session)
@@ -78,6 +92,8 @@ class TicketScreen(BackendScreen):
     def compose(self) -> ComposeResult:
         yield TicketHeader(id="header")
         yield Thread(id="thread")
+        draft = self.session.drafts.setdefault(self.ticket_id, Draft(mode="reply"))
+        yield Composer(draft, id="composer")
         me = self.session.me
         yield StatusBar(login=me.login, role=me.role.value, location=self.session.location,
                         view=f"ticket #{self.ticket_id}")
@@ -85,6 +101,9 @@ class TicketScreen(BackendScreen):
 
     def on_mount(self) -> None:
         self.query_one(Thread).focus()
+        if self.query_one(Composer).draft.text.strip():
+            # An unsent draft from an earlier visit: show it where it was left.
+            self.query_one(Composer).open(self.query_one(Composer).draft.mode)
         self._load()
 
     # -- workers ---------------------------------------------------------
@@ -105,13 +124,58 @@ class TicketScreen(BackendScreen):
         label = ticket.status.value.replace("_", " ")
         self.post_message(self.Loaded(ticket, done=f"#{ticket.id} is now {label}"))
 
+    @work(exclusive=True, exit_on_error=False, group="send")
+    async def _send(self, mode: Mode, text: str, version: int) -> None:
+        send = self.backend.reply if mode == "reply" else self.backend.note
+        try:
+            ticket = await send(self.ticket_id, text, expected_version=version)
+        except Conflict as conflict:
+            who = conflict.changed_by or "someone"
+            try:
+                fresh: TicketDetail | None = await self.backend.get_ticket(self.ticket_id)
+            except Exception:
+                fresh = None
+            what = ""
+            if fresh is not None and self.ticket is not None:
+                what = "; ".join(describe_changes(self.ticket, fresh))
+            self.post_message(self.SendRefused(
+                f"Not sent: {who} changed #{self.ticket_id} while you were writing"
+                f"{' (' + what + ')' if what else ''}. The thread is updated and your "
+                "draft is kept as you wrote it: read it, then ctrl+s to send.", fresh))
+            return
+        except Exception as error:
+            self.post_message(self.SendRefused(
+                f"Not sent: {error}. Your draft is kept; ctrl+s to try again.", None))
+            return
+        label = "Reply sent" if mode == "reply" else "Note added"
+        self.post_message(self.Loaded(ticket, done=f"{label} on #{ticket.id}", sent=True))
+
     # -- handlers --------------------------------------------------------
     async def on_ticket_screen_loaded(self, message: TicketScreen.Loaded) -> None:
         self.ticket = message.ticket
         self.query_one(TicketHeader).show(message.ticket)
         await self.query_one(Thread).show(message.ticket.messages)
+        if message.sent:
+            self.query_one(Composer).sent()
+            self.query_one(Thread).focus()
         if message.done:
             self.notify(message.done, markup=False)
+
+    async def on_ticket_screen_send_refused(self, message: TicketScreen.SendRefused) -> None:
+        if message.fresh is not None:
+            self.ticket = message.fresh
+            self.query_one(TicketHeader).show(message.fresh)
+            await self.query_one(Thread).show(message.fresh.messages)
+        self.query_one(Composer).refused(message.reason)
+
+    def on_composer_send(self, message: Composer.Send) -> None:
+        if self.ticket is None:
+            message.composer.refused("The ticket is still loading; ctrl+s again in a moment.")
+            return
+        self._send(message.draft.mode, message.draft.text, self.ticket.version)
+
+    def on_composer_closed(self, message: Composer.Closed) -> None:
+        self.query_one(Thread).focus()
 
     def worker_failed(self, worker: Worker[object], error: BaseException | None) -> bool:
         if isinstance(error, Conflict):
@@ -133,7 +197,7 @@ class TicketScreen(BackendScreen):
             last = newer[-1]
             self.query_one(TicketHeader).set_notice(
                 f"Changed by {last.actor} since you opened it "
-                f"(version {_event_version(last.diff)}): press r to reload.")
+                f"(version {_event_version(last.diff)}): press R to reload.")
 
     # -- actions ---------------------------------------------------------
     def action_back(self) -> None:
@@ -145,6 +209,10 @@ class TicketScreen(BackendScreen):
 
     def action_scroll_up(self) -> None:
         self.query_one(Thread).scroll_up(animate=False)
+
+    def action_compose(self, mode: Mode) -> None:
+        """Write a reply to the customer (r) or an internal note (n)."""
+        self.query_one(Composer).open(mode)
 
     def action_reload(self) -> None:
         """Fetch the ticket again."""
@@ -168,6 +236,10 @@ class TicketScreen(BackendScreen):
         self._set_status(NEXT_STATUS[self.ticket.status], self.ticket.version)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("ticket: reply", "Write a reply to the customer",
+                            lambda: self.action_compose("reply"))
+        yield SystemCommand("ticket: note", "Write an internal note",
+                            lambda: self.action_compose("note"))
         yield SystemCommand("ticket: take", "Assign this ticket to me", self.action_take)
         yield SystemCommand("ticket: next status", "open → pending → on hold → solved",
                             self.action_cycle_status)
