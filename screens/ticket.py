@@ -8,14 +8,18 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from agent_tui.backend import Conflict, Status, TicketDetail, TicketUpdate
+from agent_tui.backend import Conflict, Customer360, Status, TicketDetail, TicketUpdate
 from screens.base import BackendScreen, Session, TicketsChanged
 from screens.changes import describe_changes
+from screens.customer import CustomerScreen
+from screens.reveal import RevealScreen
 from widgets.composer import Composer, Draft, Mode
+from widgets.customer_panel import CustomerPanel
 from widgets.status_bar import StatusBar
 from widgets.thread import Thread
 from widgets.ticket_header import TicketHeader
@@ -33,6 +37,7 @@ NEXT_STATUS: dict[Status, Status] = {
 
 NAV = Binding.Group("Move")
 ACT = Binding.Group("Ticket")
+CUST = Binding.Group("Customer")
 
 
 def _event_version(diff: dict[str, object]) -> int | None:
@@ -65,6 +70,10 @@ class TicketScreen(BackendScreen):
         Binding("t", "take", "Take", id="ticket.take", group=ACT),
         Binding("S", "cycle_status", "Next status", id="ticket.cycle_status", group=ACT),
         Binding("R", "reload", "Reload", id="ticket.reload", group=ACT),
+        Binding("c", "toggle_customer", "Customer 360", id="ticket.customer", group=CUST),
+        Binding("C", "customer_screen", "Customer (full)", id="ticket.customer_full",
+                group=CUST),
+        Binding("v", "reveal", "Reveal", id="ticket.reveal", group=CUST),
     ]
 
     class Loaded(Message):
@@ -75,6 +84,13 @@ class TicketScreen(BackendScreen):
             self.ticket = ticket
             self.done = done
             self.sent = sent  # the composer's draft went out with this change
+
+    class CustomerLoaded(Message):
+        """The 360 of the ticket's customer."""
+
+        def __init__(self, data: Customer360) -> None:
+            super().__init__()
+            self.data = data
 
     class SendRefused(Message):
         """The backend refused the draft; ``fresh`` is the ticket as it is now, if known."""
@@ -91,7 +107,9 @@ class TicketScreen(BackendScreen):
 
     def compose(self) -> ComposeResult:
         yield TicketHeader(id="header")
-        yield Thread(id="thread")
+        with Horizontal(id="workspace"):
+            yield Thread(id="thread")
+            yield CustomerPanel(id="customer")
         draft = self.session.drafts.setdefault(self.ticket_id, Draft(mode="reply"))
         yield Composer(draft, id="composer")
         me = self.session.me
@@ -124,6 +142,14 @@ class TicketScreen(BackendScreen):
         label = ticket.status.value.replace("_", " ")
         self.post_message(self.Loaded(ticket, done=f"#{ticket.id} is now {label}"))
 
+    @work(exclusive=True, exit_on_error=False, group="customer")
+    async def _load_customer(self, customer_id: int, reason: str | None = None) -> None:
+        if reason is None:
+            data = await self.backend.get_360(customer_id)
+        else:
+            data = await self.backend.reveal_customer(customer_id, reason)
+        self.post_message(self.CustomerLoaded(data))
+
     @work(exclusive=True, exit_on_error=False, group="send")
     async def _send(self, mode: Mode, text: str, version: int) -> None:
         send = self.backend.reply if mode == "reply" else self.backend.note
@@ -152,7 +178,10 @@ class TicketScreen(BackendScreen):
 
     # -- handlers --------------------------------------------------------
     async def on_ticket_screen_loaded(self, message: TicketScreen.Loaded) -> None:
+        first = self.ticket is None
         self.ticket = message.ticket
+        if first or message.sent:
+            self._load_customer(message.ticket.customer_id)
         self.query_one(TicketHeader).show(message.ticket)
         await self.query_one(Thread).show(message.ticket.messages)
         if message.sent:
@@ -167,6 +196,9 @@ class TicketScreen(BackendScreen):
             self.query_one(TicketHeader).show(message.fresh)
             await self.query_one(Thread).show(message.fresh.messages)
         self.query_one(Composer).refused(message.reason)
+
+    def on_ticket_screen_customer_loaded(self, message: TicketScreen.CustomerLoaded) -> None:
+        self.query_one(CustomerPanel).show(message.data, current_ticket=self.ticket_id)
 
     def on_composer_send(self, message: Composer.Send) -> None:
         if self.ticket is None:
@@ -214,9 +246,36 @@ class TicketScreen(BackendScreen):
         """Write a reply to the customer (r) or an internal note (n)."""
         self.query_one(Composer).open(mode)
 
+    def action_toggle_customer(self) -> None:
+        """Show or hide the customer 360 beside the thread."""
+        panel = self.query_one(CustomerPanel)
+        panel.display = not panel.display
+
+    def action_customer_screen(self) -> None:
+        """Open the customer 360 as a whole screen."""
+        if self.ticket is not None:
+            self.app.push_screen(CustomerScreen(self.session, self.ticket.customer_id,
+                                                current_ticket=self.ticket_id))
+
+    def action_reveal(self) -> None:
+        """Ask why, then show this customer's masked personal data (an audited event)."""
+        data = self.query_one(CustomerPanel).data
+        if self.ticket is None or data is None or not data.masked:
+            self.notify("Nothing is masked here.", markup=False)
+            return
+        customer_id = self.ticket.customer_id
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self._load_customer(customer_id, reason)
+
+        self.app.push_screen(RevealScreen(data.customer.name), done)
+
     def action_reload(self) -> None:
-        """Fetch the ticket again."""
+        """Fetch the ticket and its customer again."""
         self._load()
+        if self.ticket is not None:
+            self._load_customer(self.ticket.customer_id)
 
     def action_take(self) -> None:
         """Assign the ticket to me."""
@@ -244,4 +303,10 @@ class TicketScreen(BackendScreen):
         yield SystemCommand("ticket: next status", "open → pending → on hold → solved",
                             self.action_cycle_status)
         yield SystemCommand("ticket: reload", "Fetch this ticket again", self.action_reload)
+        yield SystemCommand("customer: 360", "Show or hide the customer beside the thread",
+                            self.action_toggle_customer)
+        yield SystemCommand("customer: open", "The customer 360 as a whole screen",
+                            self.action_customer_screen)
+        yield SystemCommand("customer: reveal", "Show masked personal data (asks why)",
+                            self.action_reveal)
         yield SystemCommand("ticket: back", "Return to the queue", self.action_back)
