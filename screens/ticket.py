@@ -13,27 +13,17 @@ from textual.message import Message
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from agent_tui.backend import Conflict, Customer360, Status, TicketDetail, TicketUpdate
-from screens.base import BackendScreen, Session, TicketsChanged
+from agent_tui.backend import Conflict, Customer360, TicketDetail
+from screens.base import Session, TicketsChanged
 from screens.changes import describe_changes
 from screens.customer import CustomerScreen
 from screens.reveal import RevealScreen
+from screens.ticket_fields import FIELD_BINDINGS, TicketFields
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
 from widgets.status_bar import StatusBar
 from widgets.thread import Thread
 from widgets.ticket_header import TicketHeader
-
-#: What "next status" (S) moves a ticket to. A closed ticket cannot change;
-#: asking for "open" lets the backend say so in its own words.
-NEXT_STATUS: dict[Status, Status] = {
-    Status.NEW: Status.OPEN,
-    Status.OPEN: Status.PENDING,
-    Status.PENDING: Status.ON_HOLD,
-    Status.ON_HOLD: Status.SOLVED,
-    Status.SOLVED: Status.OPEN,
-    Status.CLOSED: Status.OPEN,
-}
 
 NAV = Binding.Group("Move")
 ACT = Binding.Group("Ticket")
@@ -49,7 +39,7 @@ def _event_version(diff: dict[str, object]) -> int | None:
     return None
 
 
-class TicketScreen(BackendScreen):
+class TicketScreen(TicketFields):
     """A ticket's header and conversation.
 
     Writes send the version on screen as ``expected_version``: if somebody
@@ -67,13 +57,12 @@ class TicketScreen(BackendScreen):
         Binding("k", "scroll_up", "Scroll up", id="ticket.scroll_up", group=NAV),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply", group=ACT),
         Binding("n", "compose('note')", "Note", id="ticket.note", group=ACT),
-        Binding("t", "take", "Take", id="ticket.take", group=ACT),
-        Binding("S", "cycle_status", "Next status", id="ticket.cycle_status", group=ACT),
         Binding("R", "reload", "Reload", id="ticket.reload", group=ACT),
         Binding("c", "toggle_customer", "Customer 360", id="ticket.customer", group=CUST),
         Binding("C", "customer_screen", "Customer (full)", id="ticket.customer_full",
                 group=CUST),
         Binding("v", "reveal", "Reveal", id="ticket.reveal", group=CUST),
+        *FIELD_BINDINGS,
     ]
 
     class Loaded(Message):
@@ -105,6 +94,9 @@ class TicketScreen(BackendScreen):
         self.ticket_id = ticket_id
         self.ticket: TicketDetail | None = None
 
+    def _post_loaded(self, ticket: TicketDetail, done: str) -> None:
+        self.post_message(self.Loaded(ticket, done=done))
+
     def compose(self) -> ComposeResult:
         yield TicketHeader(id="header")
         with Horizontal(id="workspace"):
@@ -128,19 +120,6 @@ class TicketScreen(BackendScreen):
     @work(exclusive=True, exit_on_error=False, group="ticket")
     async def _load(self) -> None:
         self.post_message(self.Loaded(await self.backend.get_ticket(self.ticket_id)))
-
-    @work(exclusive=True, exit_on_error=False, group="ticket")
-    async def _take(self, version: int) -> None:
-        ticket = await self.backend.assign(self.ticket_id, self.session.me.login,
-                                           expected_version=version)
-        self.post_message(self.Loaded(ticket, done=f"#{ticket.id} is yours"))
-
-    @work(exclusive=True, exit_on_error=False, group="ticket")
-    async def _set_status(self, status: Status, version: int) -> None:
-        ticket = await self.backend.update_ticket(self.ticket_id, TicketUpdate(status=status),
-                                                  expected_version=version)
-        label = ticket.status.value.replace("_", " ")
-        self.post_message(self.Loaded(ticket, done=f"#{ticket.id} is now {label}"))
 
     @work(exclusive=True, exit_on_error=False, group="customer")
     async def _load_customer(self, customer_id: int, reason: str | None = None) -> None:
@@ -277,31 +256,12 @@ class TicketScreen(BackendScreen):
         if self.ticket is not None:
             self._load_customer(self.ticket.customer_id)
 
-    def action_take(self) -> None:
-        """Assign the ticket to me."""
-        if self.ticket is None:
-            self.notify("The ticket is still loading.", markup=False)
-            return
-        if self.ticket.assignee == self.session.me.login:
-            self.notify(f"#{self.ticket_id} is already yours.", markup=False)
-            return
-        self._take(self.ticket.version)
-
-    def action_cycle_status(self) -> None:
-        """Move the ticket to the next status: open → pending → on hold → solved → open."""
-        if self.ticket is None:
-            self.notify("The ticket is still loading.", markup=False)
-            return
-        self._set_status(NEXT_STATUS[self.ticket.status], self.ticket.version)
-
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("ticket: reply", "Write a reply to the customer",
                             lambda: self.action_compose("reply"))
         yield SystemCommand("ticket: note", "Write an internal note",
                             lambda: self.action_compose("note"))
-        yield SystemCommand("ticket: take", "Assign this ticket to me", self.action_take)
-        yield SystemCommand("ticket: next status", "open → pending → on hold → solved",
-                            self.action_cycle_status)
+        yield from self.field_commands()
         yield SystemCommand("ticket: reload", "Fetch this ticket again", self.action_reload)
         yield SystemCommand("customer: 360", "Show or hide the customer beside the thread",
                             self.action_toggle_customer)

@@ -58,7 +58,8 @@ async def test_help_is_built_from_the_screen_bindings(shop: Shop) -> None:
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
         text = await wait_for_text(pilot, app, "Keys: ticket")
-        assert re.search(r"\bt\s+Take\b", text) and re.search(r"\bS\s+Next status\b", text)
+        assert re.search(r"\bT\s+Take\b", text) and re.search(r"\bS\s+Next status\b", text)
+        assert re.search(r"\br\s+Reply\b", text) and re.search(r"\bc\s+Customer 360\b", text)
         assert "Mine" not in text
 
 

@@ -53,7 +53,7 @@ async def test_take_assigns_the_ticket_to_me(shop: Shop) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen)
                        and app.screen.ticket is not None, what="the ticket")
-        await pilot.press("t")
+        await pilot.press("T")
         await wait_for(pilot, lambda: assignee_in_store(shop, target) == "alice",
                        what="the assignment in the store")
         await wait_for(pilot, lambda: isinstance(app.screen, TicketScreen)
