@@ -10,10 +10,18 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from agent_tui.backend import Conflict, Customer360, TicketDetail
+from agent_tui.backend import (
+    BackendError,
+    Conflict,
+    Customer360,
+    Presence,
+    PresenceState,
+    TicketDetail,
+)
 from screens.base import Session, TicketsChanged
 from screens.changes import describe_changes
 from screens.customer import CustomerScreen
@@ -24,6 +32,10 @@ from widgets.customer_panel import CustomerPanel
 from widgets.status_bar import StatusBar
 from widgets.thread import Thread
 from widgets.ticket_header import TicketHeader
+
+#: How often the screen says "I am here" and looks who else is; well inside the
+#: backend's presence TTL (45 s), so a closed terminal drops off soon after.
+PRESENCE_BEAT = 10.0
 
 NAV = Binding.Group("Move")
 ACT = Binding.Group("Ticket")
@@ -81,6 +93,13 @@ class TicketScreen(TicketFields):
             super().__init__()
             self.data = data
 
+    class PresenceSeen(Message):
+        """Other agents on this ticket now (None: the backend could not say)."""
+
+        def __init__(self, others: list[Presence] | None) -> None:
+            super().__init__()
+            self.others = others
+
     class SendRefused(Message):
         """The backend refused the draft; ``fresh`` is the ticket as it is now, if known."""
 
@@ -93,6 +112,7 @@ class TicketScreen(TicketFields):
         super().__init__(session)
         self.ticket_id = ticket_id
         self.ticket: TicketDetail | None = None
+        self._presence_timer: Timer | None = None
 
     def _post_loaded(self, ticket: TicketDetail, done: str) -> None:
         self.post_message(self.Loaded(ticket, done=done))
@@ -115,6 +135,7 @@ class TicketScreen(TicketFields):
             # An unsent draft from an earlier visit: show it where it was left.
             self.query_one(Composer).open(self.query_one(Composer).draft.mode)
         self._load()
+        self._presence_tick()
 
     # -- workers ---------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="ticket")
@@ -128,6 +149,29 @@ class TicketScreen(TicketFields):
         else:
             data = await self.backend.reveal_customer(customer_id, reason)
         self.post_message(self.CustomerLoaded(data))
+
+    @work(exclusive=True, exit_on_error=False, group="presence")
+    async def _beat(self, state: PresenceState) -> None:
+        try:
+            await self.backend.set_presence(self.ticket_id, state)
+            others = await self.backend.presence([self.ticket_id])
+        except BackendError:
+            others = None  # presence is a courtesy: never an error on screen
+        self.post_message(self.PresenceSeen(others))
+
+    def _presence_tick(self) -> None:
+        composer = self.query_one(Composer)
+        writing = composer.is_open and bool(composer.draft.text.strip())
+        self._beat(PresenceState.COMPOSING if writing else PresenceState.VIEWING)
+
+    def on_ticket_screen_presence_seen(self, message: TicketScreen.PresenceSeen) -> None:
+        if message.others is not None:
+            self.query_one(TicketHeader).set_presence(
+                [p for p in message.others if p.ticket_id == self.ticket_id])
+        # Re-arm one timer per beat: beats never pile up behind a slow backend.
+        if self._presence_timer is not None:
+            self._presence_timer.stop()
+        self._presence_timer = self.set_timer(PRESENCE_BEAT, self._presence_tick)
 
     @work(exclusive=True, exit_on_error=False, group="send")
     async def _send(self, mode: Mode, text: str, version: int) -> None:
@@ -187,6 +231,11 @@ class TicketScreen(TicketFields):
 
     def on_composer_closed(self, message: Composer.Closed) -> None:
         self.query_one(Thread).focus()
+        self._presence_tick()
+
+    def on_composer_writing(self, message: Composer.Writing) -> None:
+        # The first characters of a draft tell the others at once that I am writing.
+        self._presence_tick()
 
     def worker_failed(self, worker: Worker[object], error: BaseException | None) -> bool:
         if isinstance(error, Conflict):
@@ -213,6 +262,11 @@ class TicketScreen(TicketFields):
     # -- actions ---------------------------------------------------------
     def action_back(self) -> None:
         """Return to the queue."""
+        if self._presence_timer is not None:
+            self._presence_timer.stop()
+        backend = self.backend
+        self.app.run_worker(backend.set_presence(None, None), exit_on_error=False,
+                            group="presence-leave")
         self.dismiss()
 
     def action_scroll_down(self) -> None:

@@ -94,6 +94,18 @@ class Composer(Vertical):
         def control(self) -> Composer:
             return self.composer
 
+    class Writing(Message):
+        """The draft went from empty to written, or back: others may want to know."""
+
+        def __init__(self, composer: Composer, writing: bool) -> None:
+            super().__init__()
+            self.composer = composer
+            self.writing = writing
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
     def __init__(self, draft: Draft | None = None, *, name: str | None = None,
                  id: str | None = None, classes: str | None = None,
                  disabled: bool = False) -> None:
@@ -149,7 +161,11 @@ class Composer(Vertical):
     # -- actions -------------------------------------------------------------
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
+        was = bool(self.draft.text.strip())
         self.draft.text = event.text_area.text
+        now = bool(self.draft.text.strip())
+        if was != now:
+            self.post_message(self.Writing(self, now))
 
     def action_send(self) -> None:
         """Send the draft (the screen decides what that means and reports back)."""

@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.widget import Widget
 
-from agent_tui.backend import TicketDetail
+from agent_tui.backend import Presence, PresenceState, TicketDetail
 from widgets.theme_colors import theme_color
 
 
@@ -32,6 +32,7 @@ class TicketHeader(Widget):
         super().__init__(name=name, id=id, classes=classes, disabled=disabled)
         self._ticket: TicketDetail | None = None
         self._notice = ""
+        self._others: list[Presence] = []
 
     def show(self, ticket: TicketDetail, *, notice: str = "") -> None:
         """Display ``ticket`` (and an optional notice line)."""
@@ -42,6 +43,11 @@ class TicketHeader(Widget):
     def set_notice(self, notice: str) -> None:
         """Replace the notice line ("" hides it)."""
         self._notice = notice
+        self.refresh(layout=True)
+
+    def set_presence(self, others: list[Presence]) -> None:
+        """Who else has this ticket open, and whether they are writing on it."""
+        self._others = sorted(others, key=lambda p: p.agent)
         self.refresh(layout=True)
 
     def render(self) -> Text:
@@ -71,6 +77,16 @@ class TicketHeader(Widget):
         field("assignee", ticket.assignee or "unassigned")
         field("team", ticket.team or "none")
         field("tags", ", ".join(ticket.tags) or "none")
+        if self._others:
+            text.append("\n")
+            text.append("also here ", style=label)
+            for i, other in enumerate(self._others):
+                if i:
+                    text.append(" · ", style=label)
+                writing = other.state is PresenceState.COMPOSING
+                text.append(other.agent, style="bold" if writing else "")
+                text.append(" writing" if writing else " viewing",
+                            style="bold reverse" if writing else label)
         if self._notice:
             text.append("\n")
             warning = theme_color(self.app, "text-warning", "yellow")
