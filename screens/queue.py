@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import Channel, Page, Sort, TicketFilters, TicketRow, View
 from screens.base import BackendScreen, Session, TicketsChanged
+from screens.filter_syntax import parse_filter
 from screens.ticket import TicketScreen
 from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
@@ -50,14 +51,14 @@ class QueueQuery:
     view: View = View.ALL_OPEN
     view_arg: str | None = None
     sort: Sort = Sort.PRIORITY
-    text: str | None = None  # free text on the subject
+    text: str | None = None  # the filter line: tokens and free text (screens.filter_syntax)
     after: str | None = None
     before: str | None = None
     page_no: int = 1
 
     @property
     def filters(self) -> TicketFilters | None:
-        return TicketFilters(text=self.text) if self.text else None
+        return parse_filter(self.text).filters if self.text else None
 
     def first_page(self) -> QueueQuery:
         return replace(self, after=None, before=None, page_no=1)
@@ -136,7 +137,9 @@ class QueueScreen(BackendScreen):
         yield ViewBar(id="views")
         yield TicketTable(id="tickets")
         yield Static(EMPTY_MESSAGE, id="empty")
-        yield Input(placeholder="Filter subjects: enter applies, escape clears", id="filter")
+        yield Input(placeholder="Filter: words in the subject and status:open prio:high chan:chat "
+                    "team:billing tag:vip assignee:me — enter applies, escape clears",
+                    id="filter")
         me = self.session.me
         yield StatusBar(login=me.login, role=me.role.value, location=self.session.location,
                         view=self._describe())
@@ -328,6 +331,13 @@ class QueueScreen(BackendScreen):
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip() or None
+        if text is not None:
+            errors = parse_filter(text).errors
+            if errors:
+                # Keep the box open with what was typed, so one fix is one edit.
+                self.notify("Filter: " + "; ".join(errors), title="Not understood",
+                            severity="warning", markup=False, timeout=8)
+                return
         event.input.remove_class("-shown")
         self.table.focus()
         if text != self.query_state.text:

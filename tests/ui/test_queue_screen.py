@@ -167,3 +167,21 @@ async def test_hidden_queue_catches_up_when_shown_again(shop: Shop) -> None:
         await pilot.press("escape")
         await wait_for(pilot, lambda: (r := table(app).ticket(target)) is not None
                        and r.status is Status.PENDING, what="the queue catching up")
+
+
+async def test_filter_tokens_narrow_the_view_and_bad_ones_are_explained(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await queue_ready(pilot, app)
+        t = table(app)
+        await pilot.press("slash", *"chan:chat,web prio:normal,low", "enter")
+        # Where is my order? (chat, normal) and Change my address (web, low).
+        await wait_for(pilot, lambda: sorted(t.ticket_ids) == sorted(shop.ticket_ids[2:4]),
+                       what="the token filter")
+        await pilot.press("slash", "ctrl+u", *"team:billing invoice", "enter")
+        await wait_for(pilot, lambda: t.ticket_ids == [shop.ticket_ids[4]], what="team + text")
+        await pilot.press("slash", "ctrl+u", *"prio:hgih", "enter")
+        await wait_for_text(pilot, app, "unknown priority 'hgih'")
+        # The box stays open with the typo, and the last good filter still applies.
+        assert screen.query_one("#filter").has_class("-shown")
+        assert t.ticket_ids == [shop.ticket_ids[4]]
