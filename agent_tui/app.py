@@ -34,6 +34,7 @@ from agent_tui.backend import (
     Unavailable,
 )
 from screens.base import BackendScreen, Session, TicketsChanged, describe_error
+from screens.command_line import Command, CommandLineScreen, run_line, split_line
 from screens.help import HelpScreen
 from screens.queue import QueueScreen
 
@@ -71,6 +72,8 @@ class AgentApp(App[None]):
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.toggle_theme", group=APP,
                 show=False),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", group=APP, priority=True),
+        Binding("colon", "command_line", "Command", id="app.command_line", group=APP,
+                key_display=":"),
     ]
 
     connection: reactive[str] = reactive("connecting")
@@ -177,6 +180,39 @@ class AgentApp(App[None]):
     def action_toggle_theme(self) -> None:
         """Switch between the dark and the light theme."""
         self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
+
+    def action_command_line(self) -> None:
+        """Type a command (``:status pending``, ``:view unassigned``)."""
+        screen = self.screen
+        if not isinstance(screen, BackendScreen):
+            return
+        verbs = {**self._app_commands(), **screen.commands()}
+
+        def ran(line: str | None) -> None:
+            if line:
+                error = run_line(line, verbs)
+                if error:
+                    self.notify(error, title=f":{split_line(line)[0] if split_line(line) else ''}",
+                                severity="warning", markup=False, timeout=8)
+
+        self.push_screen(CommandLineScreen(verbs), ran)
+
+    def _app_commands(self) -> dict[str, Command]:
+        def theme(args: list[str]) -> str | None:
+            self.action_toggle_theme()
+            return None
+
+        def quit_(args: list[str]) -> str | None:
+            self.exit()
+            return None
+
+        def help_(args: list[str]) -> str | None:
+            self.action_help()
+            return None
+
+        return {"theme": Command(theme, "theme", "dark ↔ light"),
+                "quit": Command(quit_, "quit", "leave the app"),
+                "help": Command(help_, "help", "the keys of this screen")}
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import AgentView, Backend, BackendError, EventView, TeamView
+from screens.command_line import Command
 from widgets.composer import Draft
 
 
@@ -64,6 +65,10 @@ class BackendScreen(Screen[None]):
     @property
     def backend(self) -> Backend:
         return self.session.backend
+
+    def commands(self) -> dict[str, Command]:
+        """This screen's verbs for the ``:`` command line."""
+        return {}
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         """Commands this screen adds to the command palette ("area: verb")."""

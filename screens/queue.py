@@ -15,7 +15,9 @@ from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import Channel, Page, Sort, TicketFilters, TicketRow, View
 from screens.base import BackendScreen, Session, TicketsChanged
+from screens.command_line import Command
 from screens.filter_syntax import parse_filter
+from screens.queue_commands import queue_commands
 from screens.ticket import TicketScreen
 from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
@@ -382,6 +384,26 @@ class QueueScreen(BackendScreen):
         self.query_one(ViewBar).show(tabs)
         self.query_one(StatusBar).view = self._describe()
         self.refresh_bindings()
+
+    def commands(self) -> dict[str, Command]:
+        return queue_commands(self)
+
+    def set_sort(self, sort: Sort) -> None:
+        """Order the queue by ``sort`` (first page)."""
+        self._set_query(replace(self.query_state, sort=sort).first_page())
+
+    def apply_filter(self, line: str) -> str | None:
+        """Apply a filter line as ``/`` does; what was not understood, if anything."""
+        text = line.strip() or None
+        if text is not None and (errors := parse_filter(text).errors):
+            return "; ".join(errors)
+        if text != self.query_state.text:
+            self._set_query(replace(self.query_state, text=text).first_page())
+        return None
+
+    def open_ticket(self, ticket_id: int) -> None:
+        """Open ticket ``ticket_id``, shown in the queue or not."""
+        self.app.push_screen(TicketScreen(self.session, ticket_id))
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("queue: refresh", "Fetch this page and the counts again",

@@ -24,8 +24,10 @@ from agent_tui.backend import (
 )
 from screens.base import Session, TicketsChanged
 from screens.changes import describe_changes
+from screens.command_line import Command
 from screens.customer import CustomerScreen
 from screens.reveal import RevealScreen
+from screens.ticket_commands import ticket_commands
 from screens.ticket_fields import FIELD_BINDINGS, TicketFields
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
@@ -309,6 +311,9 @@ class TicketScreen(TicketFields):
         self._load()
         if self.ticket is not None:
             self._load_customer(self.ticket.customer_id)
+
+    def commands(self) -> dict[str, Command]:
+        return ticket_commands(self)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("ticket: reply", "Write a reply to the customer",

@@ -47,12 +47,12 @@ async def test_r_writes_and_sends_a_public_reply(shop: Shop) -> None:
         assert not composer.is_open
         await pilot.press("r")
         assert composer.is_open and composer.area.has_focus
-        await pilot.press(*"Refund sent", "enter", *"Thanks")
+        await pilot.press(*"Refund sent", "enter", *"Thanks: Alice")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: len(messages_in_store(shop, screen.ticket_id)) == 2,
                        what="the reply in the store")
         reply = messages_in_store(shop, screen.ticket_id)[-1]
-        assert reply.body == "Refund sent\nThanks" and reply.public
+        assert reply.body == "Refund sent\nThanks: Alice" and reply.public
         await wait_for(pilot, lambda: not composer.is_open, what="the composer to close")
         await wait_for_text(pilot, app, "Refund sent", "Reply sent on")
         assert composer.draft.text == ""
