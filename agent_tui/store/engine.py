@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from agent_tui.store.search_index import register_sqlite_functions
+
 BUSY_TIMEOUT_MS = 30_000
 T = TypeVar("T")
 
@@ -36,6 +38,8 @@ def _sqlite_connect_hook(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
     cur.execute("PRAGMA temp_store = MEMORY")
     cur.close()
+    # The knowledge index triggers call kb_prep (CJK bigrams, stemming).
+    register_sqlite_functions(dbapi_conn)
 
 
 def _sqlite_begin_hook(conn: sa.Connection) -> None:
