@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
@@ -244,7 +245,10 @@ def test_an_older_backup_is_upgraded_on_restore(store_url: str, other_url: str,
     old = open_store(store_url)
     try:
         upgrade(old, "0001")
-        seed_world(old)
+        # Rows as schema 0001 had them: today's models would write newer columns.
+        with old.write() as s:
+            s.execute(sa.text("INSERT INTO team (name, description, created_at) "
+                              "VALUES ('billing', 'from 0001', CURRENT_TIMESTAMP)"))
         out = tmp_path / ("old.db" if old.is_sqlite else "old.dump")
         assert backup(old, out).revision == "0001"
     finally:
@@ -254,6 +258,9 @@ def test_an_older_backup_is_upgraded_on_restore(store_url: str, other_url: str,
     store = open_store(other_url)
     try:
         assert current_revision(store) == head_revision()
+        with store.read() as s:
+            assert s.execute(sa.text("SELECT name, description FROM team")).all() == [
+                ("billing", "from 0001")]
     finally:
         store.dispose()
 

@@ -155,7 +155,9 @@ def test_tickets_are_consistent(built: tuple[Store, DemoSummary]) -> None:
             assert t.first_response_at is not None
         assert t.first_response_due_at is not None and t.resolution_due_at is not None
         assert t.created_at < t.first_response_due_at <= t.resolution_due_at
-        assert (t.sla_due_at is None) == (not t.is_open)
+        # The nearest running clock: none once solved, none while pending or on hold.
+        waiting = Status(t.status) in (Status.PENDING, Status.ON_HOLD)
+        assert (t.sla_due_at is None) == (not t.is_open or waiting)
         assert NOW - timedelta(days=91) <= t.created_at
         assert raw.team_id is not None
 
@@ -344,7 +346,8 @@ def test_loader_assigns_ids_after_rows_written_by_others(store: Store) -> None:
     for local in range(3):
         batch.table("ticket").append((local, "web", f"bulk {local}", "new", 2, None, None, None,
                                       "bulk", None, cust, None, None, True, 1, now_us, now_us,
-                                      None, None, None, None, None, None))
+                                      None, None, None, None, None, None,
+                                      None, False, False, None))
         batch.table("message").append((local, "customer", None, cust, True, f"body {local}",
                                        "web", now_us))
         batch.table("event").append((now_us, "ticket.created", "ticket", local, "{}"))

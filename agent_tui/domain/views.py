@@ -79,6 +79,8 @@ class TicketRow(ReadModel):
     team: str | None = None
     tags: list[str] = []
     sla_due_at: datetime | None = None
+    sla_at_risk: bool = False
+    sla_breached: bool = False
     created_at: datetime
     updated_at: datetime
     version: int

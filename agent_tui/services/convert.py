@@ -64,6 +64,8 @@ def ticket_row(row: Any) -> TicketRow:
         team=row.team,
         tags=[safe_line(t) for t in split_list(row.tags)],
         sla_due_at=row.sla_due_at,
+        sla_at_risk=bool(row.sla_at_risk),
+        sla_breached=bool(row.sla_breached),
         created_at=row.created_at,
         updated_at=row.updated_at,
         version=row.version,

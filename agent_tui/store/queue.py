@@ -155,7 +155,8 @@ _JOINED = (
 )
 _COLUMNS = (
     T.c.id, T.c.channel, T.c.subject, T.c.status, T.c.priority, T.c.customer_id,
-    T.c.tags, T.c.sla_due_at, T.c.created_at, T.c.updated_at, T.c.version,
+    T.c.tags, T.c.sla_due_at, T.c.sla_at_risk, T.c.sla_breached, T.c.created_at,
+    T.c.updated_at, T.c.version,
     C.c.name.label("customer_name"), A.c.login.label("assignee"), TM.c.name.label("team"),
 )
 

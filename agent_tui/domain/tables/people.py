@@ -61,6 +61,7 @@ class TeamBase(SQLModel):
 
 class Team(TeamBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    lead_agent_id: int | None = Field(default=None, foreign_key="agent.id")  # SLA escalation
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 

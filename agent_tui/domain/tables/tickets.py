@@ -43,6 +43,16 @@ class Ticket(TicketBase, table=True):
     sla_due_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     first_response_due_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
     resolution_due_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    # SLA engine (services.sla): flags kept current on every change and by the sweep.
+    next_response_due_at: datetime | None = Field(default=None,
+                                                  sa_column=ts_column(nullable=True))
+    sla_at_risk: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+    sla_breached: bool = Field(default=False, sa_column=sa.Column(
+        sa.Boolean, nullable=False, server_default=sa.false()))
+    # The next moment the sweep must look at this ticket (an at-risk or breach
+    # moment of a running clock); partial index ix_ticket_sla_check (0004).
+    sla_check_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
 
 
 class TicketTag(SQLModel, table=True):

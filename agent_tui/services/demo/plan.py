@@ -55,6 +55,7 @@ class AgentInfo:
 class SlaTarget:
     first_response_min: int
     resolution_min: int
+    next_response_min: int | None = None
 
 
 @dataclass(frozen=True)

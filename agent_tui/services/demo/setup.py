@@ -102,6 +102,13 @@ SLA_POLICIES: tuple[tuple[str, int | None, str | None, str | None, int, int, int
     ("Major incident: urgent, emergency plan", int(Priority.URGENT), None, "major", 15, 30, 240),
 )
 
+# name, action, policy (index into SLA_POLICIES or None = any), clock (None = any)
+ESCALATION_RULES: tuple[tuple[str, str, int | None, str | None], ...] = (
+    ("Late first answers go up a priority", "raise_priority", None, "first_response"),
+    ("Breaches are reported to the supervisor", "notify_supervisor", None, None),
+    ("Major incidents go to the team lead", "reassign_lead", 7, None),
+)
+
 HOURS = (
     ("Support hours (UK)", "Europe/London", ("08:00", "18:00"),
      (("01-01", "New Year's Day"), ("12-25", "Christmas Day"), ("12-26", "Boxing Day"))),
@@ -208,14 +215,22 @@ def setup_batch(content: Content, *, seed: int, now_us: int) -> Batch:
             for month_day, label in holidays:
                 day = date.fromisoformat(f"{y}-{month_day}")
                 batch.table("holiday").append((i, day.isoformat(), label))
+    # The demo's policies run 24x7 so that the generator can fill a million
+    # tickets' clocks exactly with integer maths (sla_state.flags_24x7).
     for i, (name, prio, tier, category, first, nxt, resolution) in enumerate(SLA_POLICIES):
         batch.table("sla_policy").append((i, name, prio, tier, category, first, nxt, resolution,
-                                          0, True))
+                                          None, True))
         clock.tick()
         event("sla_policy.created", "sla_policy", i, {
             "name": name, "priority": Priority(prio).label if prio else None, "tier": tier,
             "category": category, "first_response_minutes": first,
             "next_response_minutes": nxt, "resolution_minutes": resolution})
+    for i, (name, action, policy, clock_name) in enumerate(ESCALATION_RULES):
+        batch.table("sla_escalation_rule").append((i, name, policy, None, clock_name, action,
+                                                   True, clock.tick()))
+        event("sla_rule.created", "sla_escalation_rule", i, {
+            "name": name, "action": action, "clock": clock_name,
+            "policy": SLA_POLICIES[policy][0] if policy is not None else None})
     for i, (name, locale, actions, body) in enumerate(MACROS):
         batch.table("macro").append((i, name, body, json.dumps(actions, ensure_ascii=False),
                                      locale, True))
@@ -243,10 +258,10 @@ def setup_info(content: Content, result: BatchResult) -> SetupInfo:
         AgentInfo(id=result.id_of("agent", i), login=a.login, first_name=a.first_name,
                   role=a.role, teams=a.teams, languages=a.languages, weight=a.weight)
         for i, a in enumerate(AGENTS))
-    by_prio = {p: SlaTarget(first, res)
-               for _n, p, tier, cat, first, _x, res in SLA_POLICIES
+    by_prio = {p: SlaTarget(first, res, nxt)
+               for _n, p, tier, cat, first, nxt, res in SLA_POLICIES
                if p is not None and tier is None and cat is None}
-    vip = next(SlaTarget(first, res) for _n, _p, tier, _c, first, _x, res in SLA_POLICIES
+    vip = next(SlaTarget(first, res, nxt) for _n, _p, tier, _c, first, nxt, res in SLA_POLICIES
                if tier == "vip")
     orgs: dict[str, list[tuple[int, str, str | None]]] = {"en": [], "zh": []}
     for i, company in enumerate(content.names.companies):

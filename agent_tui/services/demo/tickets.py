@@ -23,6 +23,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from agent_tui.domain.rules import normalise_tags
+from agent_tui.domain.sla_state import flags_24x7
 from agent_tui.services.demo.content import Content, Topic
 from agent_tui.services.demo.customers import Brief, brief, day_text, money, order_before
 from agent_tui.services.demo.plan import (
@@ -214,9 +215,8 @@ class TicketGenerator:
                     "date": day_text(min(o.created_us, created - DAY_US), loc)}
             subjects = topic.subjects
             subject = subjects[int(rnd() * len(subjects))].format_map(fill)
-            sla = sla_by_prio[prio]
-            if vip and sla_vip.first_response_min < sla.first_response_min:
-                sla = sla_vip
+            # services.sla_book: the tier policy is more specific than a priority one
+            sla = sla_vip if vip else sla_by_prio[prio]
             fr_target = sla.first_response_min * MINUTE_US
             steps = self._story(topic, state, channel, fr_target, fill, rnd)
 
@@ -296,13 +296,20 @@ class TicketGenerator:
                 else:
                     closed = None
             is_open = status not in ("solved", "closed")
-            fr_due = created + fr_target
-            res_due = created + sla.resolution_min * MINUTE_US
-            sla_due = (fr_due if first_response is None else res_due) if is_open else None
+            nr_min = sla.next_response_min
+            clocks = flags_24x7(
+                created=created, first_response=first_response,
+                ended=None if is_open else (solved or closed or updated), last_activity=updated,
+                paused=status in ("pending", "on_hold"), now=now, first_target=fr_target,
+                next_target=nr_min * MINUTE_US if nr_min else None,
+                resolution_target=sla.resolution_min * MINUTE_US)
+            res_due = clocks.resolution_due
             add_ticket((local, channel, subject, status, prio, topic.category, product_column,
                         detail, info.tags[vip][0], None, cust_id,
                         agent.id if assignee else None, info.team_id, is_open, version, created,
-                        updated, first_response, solved, closed, sla_due, fr_due, res_due))
+                        updated, first_response, solved, closed, clocks.sla_due,
+                        clocks.first_response_due, res_due, clocks.next_response_due,
+                        clocks.at_risk, clocks.breached, clocks.check_at))
             if solved is not None and rnd() < 0.35:
                 rated = solved + int((1 + rnd() * 47) * HOUR_US)
                 if rated < now:

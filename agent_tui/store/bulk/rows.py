@@ -62,6 +62,8 @@ SPECS: dict[str, TableSpec] = {s.table: s for s in (
     _spec("sla_policy", "id name priority tier category first_response_minutes "
           "next_response_minutes resolution_minutes business_hours_id active", key="id",
           refs=[("business_hours_id", "business_hours")]),
+    _spec("sla_escalation_rule", "id name policy_id priority clock action active created_at",
+          key="id", refs=[("policy_id", "sla_policy")]),
     _spec("macro", "id name body actions locale active", key="id"),
     _spec("knowledge_article", "id title body tags locale status external_id version used_count "
           "helpful_count created_at updated_at", key="id"),
@@ -75,7 +77,8 @@ SPECS: dict[str, TableSpec] = {s.table: s for s in (
     _spec("ticket", "id channel subject status priority category product channel_detail tags "
           "external_id customer_id assignee_id team_id is_open version created_at updated_at "
           "first_response_at solved_at closed_at sla_due_at first_response_due_at "
-          "resolution_due_at", key="id"),
+          "resolution_due_at next_response_due_at sla_at_risk sla_breached sla_check_at",
+          key="id"),
     _spec("message", "ticket_id author_kind author_agent_id author_customer_id public body "
           "channel created_at", refs=[("ticket_id", "ticket")]),
     _spec("ticket_tag", "ticket_id tag", refs=[("ticket_id", "ticket")]),
