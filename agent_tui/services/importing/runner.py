@@ -294,5 +294,12 @@ def _import(store: Store, actor: Actor, *, kind: str, path: Path, fmt: str | Non
         report.seconds = time.perf_counter() - started
         return report
     report.committed = True
+    if kind == "tickets" and report.created:
+        # Derived data, resumable by its watermark: built after the import
+        # committed, so a failure here loses no imported row.
+        from agent_tui.services.metrics_facts import build_missing
+
+        build_missing(store.write, progress=None if progress is None else (
+            lambda done, total: progress("metrics", report.rows, done, total)))
     report.seconds = time.perf_counter() - started
     return report
