@@ -51,14 +51,48 @@ from agent_tui.domain.views import (
     TicketRow,
     TicketUpdate,
 )
+from agent_tui.domain.views_knowledge import (
+    ArticleView,
+    FeedbackKind,
+    SnippetSpan,
+    Suggestion,
+)
+from agent_tui.domain.views_metrics import (
+    Backlog,
+    DurationStats,
+    GroupBy,
+    Kpis,
+    MetricGroup,
+    MetricsSnapshot,
+)
+from agent_tui.domain.views_routing import (
+    InboundResult,
+    NextTicket,
+    RouteCandidate,
+    RouteExplanation,
+)
+from agent_tui.domain.views_sla import (
+    BusinessHoursView,
+    EscalationRuleView,
+    SlaClock,
+    SlaPolicyView,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by area of the contract, not sorted)
     "AgentStatus", "AgentView", "AuthorKind", "Backend", "BackendError", "Channel", "Conflict",
     "Customer360", "CustomerView", "EventView", "Forbidden", "IdentityView", "Invalid",
     "MessageView", "NotFound", "OrderView", "Page", "Presence", "PresenceState", "Priority",
     "RatingView", "Role", "SavedView", "Sort", "Source", "Status", "TeamView", "TicketCreate",
     "TicketDetail", "TicketFilters", "TicketRow", "TicketUpdate", "Unavailable", "View",
     "safe_line", "safe_text",
+    # routing
+    "InboundResult", "NextTicket", "RouteCandidate", "RouteExplanation",
+    # knowledge
+    "ArticleView", "FeedbackKind", "SnippetSpan", "Suggestion",
+    # sla
+    "BusinessHoursView", "EscalationRuleView", "SlaClock", "SlaPolicyView",
+    # metrics
+    "Backlog", "DurationStats", "GroupBy", "Kpis", "MetricGroup", "MetricsSnapshot",
 ]
 
 
@@ -110,6 +144,27 @@ class Backend(Protocol):
     async def get_360(self, customer_id: int) -> Customer360: ...
     async def reveal_customer(self, customer_id: int, reason: str) -> Customer360: ...
     async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerView]: ...
+
+    # -- knowledge -------------------------------------------------------
+    async def suggest(self, ticket_id: int, *, k: int = 5) -> list[Suggestion]: ...
+    async def search_kb(self, query: str, *, k: int = 10) -> list[Suggestion]: ...
+    async def get_article(self, article_id: int) -> ArticleView: ...
+    async def article_feedback(self, article_id: int, kind: FeedbackKind, *,
+                               ticket_id: int | None = None) -> int: ...
+
+    # -- routing ---------------------------------------------------------
+    async def next_ticket(self, *, take: bool = False) -> NextTicket | None: ...
+    async def route_explain(self, ticket_id: int) -> RouteExplanation: ...
+
+    # -- sla -------------------------------------------------------------
+    async def sla_clocks(self, ticket_id: int) -> list[SlaClock]: ...
+    async def list_sla_policies(self) -> list[SlaPolicyView]: ...
+
+    # -- metrics ---------------------------------------------------------
+    async def metrics_snapshot(self, window: str = "7d",
+                               group_by: GroupBy | None = None) -> MetricsSnapshot: ...
+    async def record_rating(self, ticket_id: int, *, csat: int | None = None,
+                            nps: int | None = None, comment: str | None = None) -> RatingView: ...
 
     # -- events ----------------------------------------------------------
     async def last_seq(self) -> int: ...

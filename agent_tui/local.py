@@ -17,15 +17,26 @@ from sqlmodel import Session
 from agent_tui.backend import (
     AgentStatus,
     AgentView,
+    ArticleView,
     Customer360,
     CustomerView,
     EventView,
+    FeedbackKind,
+    GroupBy,
+    MetricsSnapshot,
+    NextTicket,
     Page,
     Presence,
     PresenceState,
+    RatingView,
+    Role,
+    RouteExplanation,
     SavedView,
+    SlaClock,
+    SlaPolicyView,
     Sort,
     Source,
+    Suggestion,
     TeamView,
     TicketCreate,
     TicketDetail,
@@ -35,9 +46,24 @@ from agent_tui.backend import (
     Unavailable,
     View,
 )
-from agent_tui.services import agents, customers, tickets
+from agent_tui.services import (
+    agents,
+    customers,
+    knowledge,
+    knowledge_articles,
+    knowledge_feedback,
+    metrics,
+    metrics_facts,
+    sla_admin,
+    surveys,
+    tickets,
+)
 from agent_tui.services import queue as queue_svc
+from agent_tui.services import routing as routing_svc
 from agent_tui.services.convert import event_view
+from agent_tui.services.next_ticket import next_ticket as next_ticket_svc
+from agent_tui.services.perms import require
+from agent_tui.services.sla_sweeper import SlaSweeper
 from agent_tui.store import Store
 from agent_tui.store.events import Actor, events_after, last_seq
 
@@ -45,6 +71,8 @@ T = TypeVar("T")
 
 #: How often ``subscribe`` looks for new events; well inside the 1 s promise.
 POLL_INTERVAL = 0.2
+#: How often an open backend sweeps SLA clocks (``services.sla_sweeper``).
+SLA_SWEEP_INTERVAL = 30.0
 
 
 def _event_views(session: Session, *, after_seq: int) -> list[EventView]:
@@ -55,10 +83,14 @@ class LocalBackend:
     """The Backend contract for one signed-in agent over a local store."""
 
     def __init__(self, store: Store, login: str, *, source: Source = Source.TUI,
-                 poll_interval: float = POLL_INTERVAL) -> None:
+                 poll_interval: float = POLL_INTERVAL,
+                 sla_sweep_interval: float | None = SLA_SWEEP_INTERVAL) -> None:
         self.store = store
         self.location = store.url
         self.poll_interval = poll_interval
+        # Time passes without changes: sweep SLA clocks while this backend is open.
+        self._sweeper = (SlaSweeper(store, sla_sweep_interval)
+                         if sla_sweep_interval is not None else None)
         with store.read() as session:
             self.actor: Actor = agents.actor_for(session, login, source)
 
@@ -73,6 +105,8 @@ class LocalBackend:
         return await self._call(lambda: self.store.run_write(fn))
 
     async def _call(self, fn: Callable[[], T]) -> T:
+        if self._sweeper is not None:
+            self._sweeper.start()  # lazily: __init__ may run outside the event loop
         try:
             return await asyncio.to_thread(fn)
         except OperationalError as exc:
@@ -162,6 +196,51 @@ class LocalBackend:
     async def search_customers(self, query: str, *, limit: int = 20) -> list[CustomerView]:
         return await self._read(lambda s: customers.search(s, self.actor, query, limit=limit))
 
+    # -- knowledge -------------------------------------------------------
+    async def suggest(self, ticket_id: int, *, k: int = 5) -> list[Suggestion]:
+        return await self._read(lambda s: knowledge.suggest(s, self.actor, ticket_id, k=k))
+
+    async def search_kb(self, query: str, *, k: int = 10) -> list[Suggestion]:
+        return await self._read(lambda s: knowledge.search(s, query, k=k))
+
+    async def get_article(self, article_id: int) -> ArticleView:
+        return await self._read(lambda s: knowledge_articles.get_article(s, article_id))
+
+    async def article_feedback(self, article_id: int, kind: FeedbackKind, *,
+                               ticket_id: int | None = None) -> int:
+        return await self._write(lambda s: knowledge_feedback.record_feedback(
+            s, self.actor, article_id, kind, ticket_id=ticket_id))
+
+    # -- routing ---------------------------------------------------------
+    async def next_ticket(self, *, take: bool = False) -> NextTicket | None:
+        if take:
+            return await self._write(lambda s: next_ticket_svc(s, self.actor, take=True))
+        return await self._read(lambda s: next_ticket_svc(s, self.actor))
+
+    async def route_explain(self, ticket_id: int) -> RouteExplanation:
+        return await self._read(lambda s: routing_svc.explain(s, self.actor, ticket_id))
+
+    # -- sla -------------------------------------------------------------
+    async def sla_clocks(self, ticket_id: int) -> list[SlaClock]:
+        return await self._read(lambda s: sla_admin.clocks(s, ticket_id))
+
+    async def list_sla_policies(self) -> list[SlaPolicyView]:
+        return await self._read(sla_admin.list_policies)
+
+    # -- metrics ---------------------------------------------------------
+    async def metrics_snapshot(self, window: str = "7d",
+                               group_by: GroupBy | None = None) -> MetricsSnapshot:
+        """KPIs for supervisors; first builds the facts of bulk-loaded tickets, if any."""
+        require(self.actor, Role.SUPERVISOR, "metrics")
+        if await self._read(metrics_facts.pending_facts):
+            await self._call(lambda: metrics_facts.build_missing(self.store.write))
+        return await self._read(lambda s: metrics.snapshot(s, self.actor, window, group_by))
+
+    async def record_rating(self, ticket_id: int, *, csat: int | None = None,
+                            nps: int | None = None, comment: str | None = None) -> RatingView:
+        return await self._write(lambda s: surveys.record_rating(
+            s, self.actor, ticket_id, csat=csat, nps=nps, comment=comment))
+
     # -- events ----------------------------------------------------------
     async def last_seq(self) -> int:
         return await self._read(last_seq)
@@ -182,4 +261,6 @@ class LocalBackend:
                 await asyncio.sleep(self.poll_interval)
 
     async def close(self) -> None:
-        """Nothing to release: the store belongs to whoever opened it."""
+        """Stop the SLA sweep; the store itself belongs to whoever opened it."""
+        if self._sweeper is not None:
+            await self._sweeper.stop()

@@ -9,6 +9,11 @@ from __future__ import annotations
 import typer
 
 from agent_tui.cli import backup, io, people, privacy, setup
+from agent_tui.cli import inbound as inbound_cli
+from agent_tui.cli import kb as kb_cli
+from agent_tui.cli import report as report_cli
+from agent_tui.cli import route as route_cli
+from agent_tui.cli import sla as sla_cli
 from agent_tui.cli.common import CONTEXT
 
 app = typer.Typer(
@@ -21,7 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (setup, people, io, backup, privacy):
+for module in (setup, people, io, backup, privacy, kb_cli, route_cli, inbound_cli,
+               sla_cli, report_cli):
     module.register(app)
 
 

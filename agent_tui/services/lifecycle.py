@@ -22,6 +22,9 @@ from sqlmodel import Session
 
 from agent_tui.domain.enums import AuthorKind, Status
 from agent_tui.domain.tables import Ticket
+from agent_tui.services.routing import react as route_reaction
+from agent_tui.services.sla import recompute as sla_recompute
+from agent_tui.services.surveys import closed_loop
 from agent_tui.store.events import Actor
 
 
@@ -50,6 +53,9 @@ class TicketChange:
 def ticket_changed(session: Session, actor: Actor, ticket: Ticket, change: TicketChange) -> None:
     """Run every reaction to ``change`` of ``ticket``, in the order of the module docs."""
     # 1. routing
+    route_reaction(session, actor, ticket, change)
     # 2. closed loop
+    closed_loop(session, actor, ticket, change)
     # 3. SLA
+    sla_recompute(session, actor, ticket, change=change)
     return None

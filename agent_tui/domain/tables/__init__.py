@@ -3,6 +3,14 @@
 from agent_tui.domain.tables.base import UTCDateTime, utcnow
 from agent_tui.domain.tables.commerce import Order, Rating
 from agent_tui.domain.tables.knowledge import KnowledgeArticle
+from agent_tui.domain.tables.knowledge_search import KnowledgeFeedbackTerm
+from agent_tui.domain.tables.loop import (
+    LoopSetting,
+    MetricBacklog,
+    MetricDay,
+    SurveyRequest,
+    TicketFact,
+)
 from agent_tui.domain.tables.ops import (
     ApiToken,
     AuditGuard,
@@ -15,6 +23,8 @@ from agent_tui.domain.tables.ops import (
     SLAPolicy,
 )
 from agent_tui.domain.tables.people import Agent, AgentTeam, Customer, Identity, Organization, Team
+from agent_tui.domain.tables.routing import RoutingAgentState, RoutingRule, RoutingSetting
+from agent_tui.domain.tables.sla import SlaEscalationRule, SlaSetting, TicketSla
 from agent_tui.domain.tables.tickets import Message, Ticket, TicketTag
 
 __all__ = [
@@ -28,16 +38,28 @@ __all__ = [
     "Holiday",
     "Identity",
     "KnowledgeArticle",
+    "KnowledgeFeedbackTerm",
+    "LoopSetting",
     "Macro",
     "Message",
+    "MetricBacklog",
+    "MetricDay",
     "Order",
     "Organization",
     "PresenceRow",
     "Rating",
+    "RoutingAgentState",
+    "RoutingRule",
+    "RoutingSetting",
     "SLAPolicy",
     "SavedViewRow",
+    "SlaEscalationRule",
+    "SlaSetting",
+    "SurveyRequest",
     "Team",
     "Ticket",
+    "TicketFact",
+    "TicketSla",
     "TicketTag",
     "UTCDateTime",
     "utcnow",
