@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -28,10 +28,12 @@ from screens.command_line import Command
 from screens.customer import CustomerScreen
 from screens.reveal import RevealScreen
 from screens.ticket_commands import ticket_commands
-from screens.ticket_fields import FIELD_BINDINGS, TicketFields
+from screens.ticket_fields import FIELD_BINDINGS
+from screens.ticket_knowledge import TicketKnowledge
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
 from widgets.status_bar import StatusBar
+from widgets.suggestions import SuggestionPanel
 from widgets.thread import Thread
 from widgets.ticket_header import TicketHeader
 
@@ -53,7 +55,7 @@ def _event_version(diff: dict[str, object]) -> int | None:
     return None
 
 
-class TicketScreen(TicketFields):
+class TicketScreen(TicketKnowledge):
     """A ticket's header and conversation.
 
     Writes send the version on screen as ``expected_version``: if somebody
@@ -68,7 +70,7 @@ class TicketScreen(TicketFields):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="ticket.back", group=NAV),
         Binding("j", "scroll_down", "Scroll down", id="ticket.scroll_down", group=NAV),
-        Binding("k", "scroll_up", "Scroll up", id="ticket.scroll_up", group=NAV),
+        Binding("k", "focus_knowledge", "Knowledge", id="ticket.knowledge", group=NAV),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply", group=ACT),
         Binding("n", "compose('note')", "Note", id="ticket.note", group=ACT),
         Binding("R", "reload", "Reload", id="ticket.reload", group=ACT),
@@ -123,7 +125,9 @@ class TicketScreen(TicketFields):
         yield TicketHeader(id="header")
         with Horizontal(id="workspace"):
             yield Thread(id="thread")
-            yield CustomerPanel(id="customer")
+            with Vertical(id="side"):
+                yield CustomerPanel(id="customer")
+                yield SuggestionPanel(id="knowledge")
         draft = self.session.drafts.setdefault(self.ticket_id, Draft(mode="reply"))
         yield Composer(draft, id="composer")
         me = self.session.me
@@ -204,9 +208,13 @@ class TicketScreen(TicketFields):
     # -- handlers --------------------------------------------------------
     async def on_ticket_screen_loaded(self, message: TicketScreen.Loaded) -> None:
         first = self.ticket is None
+        grew = not first and self.ticket is not None and (
+            len(message.ticket.messages) != len(self.ticket.messages))
         self.ticket = message.ticket
         if first or message.sent:
             self._load_customer(message.ticket.customer_id)
+        if first or grew:
+            self._suggest(self.query_one(SuggestionPanel).query_text)
         self.query_one(TicketHeader).show(message.ticket)
         await self.query_one(Thread).show(message.ticket.messages)
         if message.sent:
@@ -230,6 +238,9 @@ class TicketScreen(TicketFields):
             message.composer.refused("The ticket is still loading; ctrl+s again in a moment.")
             return
         self._send(message.draft.mode, message.draft.text, self.ticket.version)
+
+    def focus_thread(self) -> None:
+        self.query_one(Thread).focus()
 
     def on_composer_closed(self, message: Composer.Closed) -> None:
         self.query_one(Thread).focus()
@@ -273,9 +284,6 @@ class TicketScreen(TicketFields):
 
     def action_scroll_down(self) -> None:
         self.query_one(Thread).scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.query_one(Thread).scroll_up(animate=False)
 
     def action_compose(self, mode: Mode) -> None:
         """Write a reply to the customer (r) or an internal note (n)."""

@@ -138,6 +138,14 @@ class Composer(Vertical):
         self.add_class("-open")
         self.area.focus()
 
+    def add_text(self, text: str) -> None:
+        """Append ``text`` to the draft (a blank line apart) and put the cursor after it."""
+        current = self.area.text
+        joined = f"{current.rstrip()}\n\n{text}" if current.strip() else text
+        self.area.load_text(joined)
+        self.area.move_cursor(self.area.document.end)
+        self.draft.text = joined
+
     def sent(self) -> None:
         """The backend took the draft: start a fresh one."""
         self.sending = False
