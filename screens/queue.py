@@ -13,11 +13,19 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from agent_tui.backend import Channel, Page, Sort, TicketFilters, TicketRow, View
-from screens.base import BackendScreen, Session, TicketsChanged
+from agent_tui.backend import (
+    Channel,
+    Page,
+    Sort,
+    TicketFilters,
+    TicketRow,
+    View,
+)
+from screens.base import Session, TicketsChanged
 from screens.command_line import Command
 from screens.filter_syntax import parse_filter
 from screens.queue_commands import queue_commands
+from screens.queue_next import NEXT_BINDINGS, QueueNext
 from screens.ticket import TicketScreen
 from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
@@ -71,7 +79,7 @@ def _view_binding(key: str, view: View, label: str) -> Binding:
                    group=VIEWS)
 
 
-class QueueScreen(BackendScreen):
+class QueueScreen(QueueNext):
     """The first screen: pick a view, move through tickets, open one.
 
     Every read runs in one exclusive worker (a newer request cancels a stale
@@ -101,6 +109,7 @@ class QueueScreen(BackendScreen):
         Binding("escape", "clear_filter", "Clear filter", id="queue.clear_filter",
                 group=QUEUE),
         Binding("r", "refresh", "Refresh", id="queue.refresh", group=QUEUE),
+        *NEXT_BINDINGS,
     ]
 
     class PageLoaded(Message):
@@ -152,6 +161,7 @@ class QueueScreen(BackendScreen):
         self.set_interval(CLOCK_SECONDS, self._tick)
         self._render_bar()
         self.load(reset_cursor=True)
+        self._arm_presence()
 
     @property
     def table(self) -> TicketTable:
@@ -197,7 +207,10 @@ class QueueScreen(BackendScreen):
         if message.query != self.query_state:
             return  # the answer to a question nobody is asking any more
         self.page = message.page
+        first = not self.table.ticket_ids
         self.table.show_rows(message.page.items, reset_cursor=message.reset_cursor)
+        if first and message.page.items:
+            self._presence(self.table.ticket_ids)
         empty = self.query_one("#empty", Static)
         empty.update(EMPTY_MESSAGE)
         empty.display = not message.page.items

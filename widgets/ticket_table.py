@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from agent_tui.backend import Priority, Status, TicketRow
+from agent_tui.backend import Presence, PresenceState, Priority, Status, TicketRow
 from widgets.relative_time import ago, due, is_overdue
 from widgets.theme_colors import theme_color
 
@@ -22,6 +22,7 @@ from widgets.theme_colors import theme_color
 #: instead of pushing the rest of the row off screen.
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("id", "#", 7),
+    ("here", "", 2),  # another agent viewing (·) or writing (✎)
     ("channel", "channel", 7),
     ("priority", "priority", 8),
     ("status", "status", 8),
@@ -59,6 +60,7 @@ class TicketTable(DataTable[Text]):
         super().__init__(cursor_type="row", zebra_stripes=True, name=name, id=id,
                          classes=classes, disabled=disabled)
         self._tickets: dict[str, TicketRow] = {}
+        self._here: dict[str, list[Presence]] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -115,6 +117,31 @@ class TicketTable(DataTable[Text]):
             elif reset_cursor:
                 self.move_cursor(row=0, animate=False)
 
+    def show_presence(self, others: Sequence[Presence]) -> None:
+        """Mark the rows other agents have open (· viewing, ✎ writing)."""
+        here: dict[str, list[Presence]] = {}
+        for p in others:
+            here.setdefault(str(p.ticket_id), []).append(p)
+        changed = set(here) | set(self._here)
+        self._here = here
+        with self.app.batch_update():
+            for key in changed:
+                if key in self._tickets:
+                    self.update_cell(key, "here", self._here_cell(key))
+
+    def presence_at(self, ticket_id: int) -> list[Presence]:
+        """Who else the table last heard has ``ticket_id`` open."""
+        return self._here.get(str(ticket_id), [])
+
+    def _here_cell(self, key: str) -> Text:
+        others = self._here.get(key, [])
+        if not others:
+            return _cell("")
+        if any(p.state is PresenceState.COMPOSING for p in others):
+            warning = theme_color(self.app, "text-warning", "yellow")
+            return _cell("✎", f"bold {warning}")
+        return _cell("·" if len(others) == 1 else "⁚", "bold")
+
     def refresh_times(self, now: datetime | None = None) -> None:
         """Re-render the relative-time cells ("in 2h 5m", "3m ago") as the clock moves."""
         now = now or datetime.now(UTC)
@@ -139,9 +166,15 @@ class TicketTable(DataTable[Text]):
         priority_style = {Priority.URGENT: f"bold {error}", Priority.HIGH: f"bold {warning}",
                           Priority.LOW: muted}.get(row.priority, "")
         status_style = muted if row.status in (Status.SOLVED, Status.CLOSED) else ""
-        sla_style = f"bold {error}" if is_overdue(row.sla_due_at, now) else ""
+        if row.sla_breached or is_overdue(row.sla_due_at, now):
+            sla_style = f"bold {error}"
+        elif row.sla_at_risk:
+            sla_style = f"bold {warning}"
+        else:
+            sla_style = ""
         return {
             "id": _cell(f"#{row.id}", "bold"),
+            "here": self._here_cell(str(row.id)),
             "channel": _cell(row.channel.value),
             "priority": _cell(row.priority.label, priority_style),
             "status": _cell(row.status.value.replace("_", " "), status_style),
@@ -149,6 +182,7 @@ class TicketTable(DataTable[Text]):
             "customer": _cell(row.customer_name),
             "assignee": _cell(row.assignee or "—", "" if row.assignee else muted),
             "team": _cell(row.team or "—", "" if row.team else muted),
-            "sla": _cell(due(row.sla_due_at, now), sla_style),
+            "sla": _cell(("breached " if row.sla_breached and not is_overdue(row.sla_due_at, now)
+                          else "") + due(row.sla_due_at, now), sla_style),
             "updated": _cell(ago(row.updated_at, now)),
         }

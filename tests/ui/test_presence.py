@@ -48,3 +48,22 @@ async def test_the_header_shows_who_else_is_here_and_who_is_writing(shop: Shop) 
             await pilot.pause(0.05)
         assert await sam.presence([tid]) == []
     await sam.close()
+
+
+async def test_the_queue_marks_tickets_others_have_open(shop: Shop) -> None:
+    from tests.ui.conftest import queue_ready, table, wait_for
+
+    sam = LocalBackend(shop.handle(), "sam")
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await queue_ready(pilot, app)
+        target = shop.ticket_ids[2]
+        await sam.set_presence(target, PresenceState.COMPOSING)
+        screen._poll_presence()  # the 10 s poll, now
+        await wait_for(pilot, lambda: [p.agent for p in table(app).presence_at(target)]
+                       == ["sam"], what="sam on the row")
+        await wait_for_text(pilot, app, "✎")
+        await sam.set_presence(None, None)
+        screen._poll_presence()
+        await wait_for(pilot, lambda: table(app).presence_at(target) == [], what="gone")
+    await sam.close()
