@@ -11,7 +11,7 @@ import asyncio
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from sqlalchemy.engine import make_url
@@ -33,6 +33,8 @@ from agent_tui.backend import (
     TeamView,
     Unavailable,
 )
+from agent_tui.config import load_settings
+from agent_tui.keymap import load_keymap
 from screens.base import BackendScreen, Session, TicketsChanged, describe_error
 from screens.command_line import Command, CommandLineScreen, run_line, split_line
 from screens.help import HelpScreen
@@ -102,8 +104,12 @@ class AgentApp(App[None]):
             self.state = state
             self.detail = detail
 
-    def __init__(self, backend: Backend, location: str, *, theme: str = DARK_THEME) -> None:
+    def __init__(self, backend: Backend, location: str, *, theme: str = DARK_THEME,
+                 keymap: dict[str, str] | None = None,
+                 keymap_problems: list[str] | None = None) -> None:
         super().__init__()
+        self._user_keymap = dict(keymap or {})
+        self._keymap_problems = list(keymap_problems or [])
         self.backend = backend
         self.location = location
         self.session: Session | None = None
@@ -114,6 +120,10 @@ class AgentApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme = self._initial_theme
+        if self._user_keymap:
+            self.set_keymap(self._user_keymap)
+        for problem in self._keymap_problems:
+            self.notify(problem, title="Keymap", severity="warning", markup=False, timeout=10)
         self._sign_in()
 
     # -- session ---------------------------------------------------------
@@ -236,6 +246,24 @@ class AgentApp(App[None]):
         await self.backend.close()
 
 
+def binding_ids() -> set[str]:
+    """Every binding id of the app's screens and widgets (what a keymap may name)."""
+    from screens.choose import ChoiceScreen, TextScreen
+    from screens.command_line import CommandLineScreen
+    from screens.customer import CustomerScreen
+    from screens.reveal import RevealScreen
+    from screens.ticket import TicketScreen
+    from widgets.composer import Composer
+    from widgets.suggestions import SuggestionPanel
+    from widgets.ticket_table import TicketTable
+
+    owners: list[type[Any]] = [AgentApp, QueueScreen, TicketScreen, CustomerScreen,
+                               RevealScreen, ChoiceScreen, TextScreen, CommandLineScreen,
+                               Composer, SuggestionPanel, TicketTable, HelpScreen]
+    return {b.id for owner in owners for b in owner.BINDINGS
+            if isinstance(b, Binding) and b.id}
+
+
 def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME) -> int:
     """Open the local store at ``db_url``, sign in as ``login``, run the app.
 
@@ -285,7 +313,9 @@ def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME) -> int:
                 return fail(f"the store at {shown} has no active agent; add one with "
                             "`agent-tui agent add`", EXIT_ERROR)
         backend = LocalBackend(store, login.strip().lower())
-        app = AgentApp(backend, shown, theme=theme)
+        keymap = load_keymap(load_settings().keymap_file, binding_ids())
+        app = AgentApp(backend, shown, theme=theme, keymap=keymap.keys,
+                       keymap_problems=keymap.problems)
         app.run()
         return app.return_code or EXIT_OK
     except BackendError as exc:

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     login: str | None = Field(default=None, description="agent login the app opens as")
     theme: str = "textual-dark"
     config_file: Path = Field(default_factory=lambda: config_dir() / "config.toml")
+    keymap_file: Path = Field(default_factory=lambda: config_dir() / "keymap.toml",
+                              description="binding id = keys (see agent_tui.keymap)")
 
     @classmethod
     def settings_customise_sources(

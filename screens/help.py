@@ -26,6 +26,7 @@ class HelpGroup:
     title: str
     rank: int  # the screen's groups first, then the app's, general keys, widget keys
     lines: dict[str, list[str]] = field(default_factory=dict)  # description -> keys
+    ids: dict[str, str] = field(default_factory=dict)  # description -> binding id (keymap)
 
 
 def _place(node: DOMNode, binding: Binding) -> tuple[str, int]:
@@ -53,6 +54,8 @@ def help_groups(bindings: Iterable[ActiveBinding], app: App[object]) -> list[Hel
         group = groups.setdefault(title, HelpGroup(title=title, rank=rank))
         group.rank = min(group.rank, rank)
         keys = group.lines.setdefault(binding.description, [])
+        if binding.id:
+            group.ids.setdefault(binding.description, binding.id)
         shown = app.get_key_display(binding)
         if shown not in keys:
             keys.append(shown)
@@ -70,6 +73,8 @@ def help_text(groups: list[HelpGroup]) -> Text:
         for description, keys in group.lines.items():
             text.append(f"  {' / '.join(keys):>10}  ", style="bold")
             text.append(description)
+            if description in group.ids:
+                text.append(f"  {group.ids[description]}", style="dim")
             text.append("\n")
     return text
 
@@ -82,7 +87,7 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
     }
     HelpScreen > #help-box {
-        width: 72;
+        width: 90;
         max-height: 90%;
         height: auto;
         border: thick $primary;
@@ -123,7 +128,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(self.title_text), id="help-title")
             with VerticalScroll(id="help-body"):
                 yield Static(help_text(help_groups(self.bindings, self.app)), id="help-keys")
-            yield Static("escape, q or ? closes; ctrl+p finds any command", id="help-hint")
+            yield Static("escape, q or ? closes; ctrl+p finds any command; the dim names "
+                         "are binding ids for keymap.toml", id="help-hint")
 
     def action_close(self) -> None:
         self.dismiss()
