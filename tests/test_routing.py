@@ -144,6 +144,34 @@ def test_skill_from_the_rule_map(world: World) -> None:
     assert rules == {("keyword", "refund"): "refunds", ("category", "billing"): "billing"}
 
 
+def test_the_first_thing_the_customer_names_decides_the_skill(world: World) -> None:
+    with world.store.write() as s:
+        routing.set_rule(s, ADMIN, "keyword", "refund", skill="refunds", team="billing")
+        routing.set_rule(s, ADMIN, "keyword", "order", skill="orders", team="logistics")
+        placed = routing.place(s, category=None, product=None, channel="email",
+                               text="Refund for order A-1001, I was charged twice")
+        assert placed.skills == frozenset({"refunds"})  # not refunds + orders together
+        assert placed.team_id == agents.get_team(s, "billing").id
+        placed = routing.place(s, category=None, product=None, channel="email",
+                               text="My order arrived broken, I want a refund")
+        assert placed.team_id == agents.get_team(s, "logistics").id
+        assert placed.skills == frozenset({"orders"})
+
+
+def test_pending_and_on_hold_tickets_do_not_take_capacity(world: World) -> None:
+    _set(world, "sam", status=AgentStatus.AWAY)
+    _set(world, "alice", status=AgentStatus.OFFLINE)
+    _set(world, "ada", capacity=1)
+    first, who = _mail(world, "c1@example.com")
+    assert who == "ada"
+    assert _mail(world, "c2@example.com")[1] is None  # ada is at capacity
+    with world.store.write() as s:
+        version = s.get(Ticket, first).version  # type: ignore[union-attr]
+        tickets.update(s, ADMIN, first, TicketUpdate(status=Status.PENDING),
+                       expected_version=version)
+    assert _mail(world, "c3@example.com")[1] == "ada"  # waiting on the customer: a free slot
+
+
 def test_chinese_text_goes_to_a_chinese_speaker(world: World) -> None:
     # tech: sam (en) and bob (en, zh). Load sam lower so only language decides.
     _set(world, "bob", capacity=50)

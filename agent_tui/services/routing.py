@@ -92,7 +92,10 @@ def load_rules(session: Session) -> list[Any]:
 
 def place(session: Session, *, category: str | None, product: str | None, channel: str,
           text: str, rules: list[Any] | None = None) -> Placement:
-    """Apply the rule map: category > product > keyword > channel for the team.
+    """Apply the rule map: category > product > keyword > channel; the first match wins.
+
+    Keywords are tried in the order of the customer's text, so the first
+    thing the customer names places the ticket.
 
     Keyword rules match whole words of the subject and the customer's text
     (case-insensitive); CJK keywords match as substrings, having no spaces.
@@ -106,14 +109,15 @@ def place(session: Session, *, category: str | None, product: str | None, channe
     for field_name, wanted in (("category", category), ("product", product)):
         if wanted:
             matched += [r for r in rules if r.field == field_name and r.value == wanted.lower()]
-    for r in rules:
-        if r.field == "keyword" and (r.value in words or (not r.value.isascii()
-                                                          and r.value in lowered)):
-            matched.append(r)
+    keywords = [r for r in rules if r.field == "keyword" and (
+        r.value in words or (not r.value.isascii() and r.value in lowered))]
+    matched += sorted(keywords, key=lambda r: lowered.find(r.value))
     matched += [r for r in rules if r.field == "channel" and r.value == channel]
-    skills = frozenset(r.skill for r in matched if r.skill)
+    # The most specific matching rule decides: a refund question that also says
+    # "order" needs the refunds skill, not refunds + orders + payments at once.
     team_id = next((r.team_id for r in matched if r.team_id), None)
-    return Placement(skills, team_id)
+    skill = next((r.skill for r in matched if r.skill and r.team_id in (None, team_id)), None)
+    return Placement(frozenset({skill}) if skill else frozenset(), team_id)
 
 
 _CUSTOMER = """
@@ -143,9 +147,11 @@ def needs_of(session: Session, ticket: Ticket, conf: dict[str, str] | None = Non
 # -- candidates -----------------------------------------------------------
 
 def open_loads(session: Session, caps: dict[int, int]) -> dict[int, int]:
-    """Open tickets assigned to each agent, counted up to capacity + 1.
+    """Active tickets (new or open) assigned to each agent, counted up to capacity + 1.
 
-    Each count is a bounded range read of the partial ``ix_q_asg_*`` index
+    Pending and on-hold tickets wait on someone else, so they do not take a
+    slot of an agent's capacity (as in the helpdesks teams come from). Each
+    count is a bounded range read of the partial ``ix_q_asg_*`` index
     (assignee, open only), so the cost is agents × capacity whatever the
     store holds; anything past capacity only needs to show "at capacity".
     """
@@ -168,7 +174,8 @@ SELECT a.id, l.n
 FROM unnest(CAST(:ids AS integer[]), CAST(:caps AS integer[])) AS a(id, cap)
 CROSS JOIN LATERAL (
     SELECT count(*) AS n FROM (
-        SELECT 1 FROM ticket t WHERE t.assignee_id = a.id AND t.is_open LIMIT a.cap + 1
+        SELECT 1 FROM ticket t WHERE t.assignee_id = a.id AND t.is_open
+          AND t.status IN ('new', 'open') LIMIT a.cap + 1
     ) AS bounded
 ) AS l
 """
@@ -183,7 +190,8 @@ def load_statements(caps: dict[int, int], dialect: str) -> list[sa.TextClause]:
     """
     is_open = "is_open = 1" if dialect == "sqlite" else "is_open"
     terms = [f"SELECT {int(a)} AS agent_id, count(*) AS n FROM (SELECT 1 FROM ticket "
-             f"WHERE assignee_id = {int(a)} AND {is_open} LIMIT {max(int(c), 0) + 1}) AS t{i}"
+             f"WHERE assignee_id = {int(a)} AND {is_open} AND status IN ('new', 'open') "
+             f"LIMIT {max(int(c), 0) + 1}) AS t{i}"
              for i, (a, c) in enumerate(caps.items())]
     # SQLite caps compound SELECTs at 500 terms.
     return [sa.text(" UNION ALL ".join(terms[i:i + 200])) for i in range(0, len(terms), 200)]
