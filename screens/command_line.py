@@ -80,7 +80,9 @@ class CommandLineScreen(ModalScreen[str | None]):
         border-top: solid $primary;
     }
     CommandLineScreen #command-help { color: $text-muted; padding: 0 1; }
-    CommandLineScreen Input { border: none; height: 1; padding: 0 1; }
+    CommandLineScreen Input, CommandLineScreen Input:focus {
+        border: none; height: 1; padding: 0 1;
+    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
