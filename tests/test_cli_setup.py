@@ -190,6 +190,19 @@ def test_no_command_opens_the_app_as_the_default_agent(sqlite_url: str,
     assert [c["login"] for c in fake_app.calls] == ["ada", "alice", "alice"]
 
 
+def test_the_default_agent_can_be_chosen_and_falls_back_when_disabled(
+        sqlite_url: str, fake_app: FakeApp) -> None:
+    _store_with_people(sqlite_url)
+    assert "opens as ada" in run("agent", "default", "--db", sqlite_url).stdout
+    res = run("agent", "default", "alice", "--db", sqlite_url)
+    assert res.exit_code == 0 and "now opens as alice" in res.stdout
+    assert run("agent", "default", "gone", "--db", sqlite_url).exit_code == 1
+    assert run("--db", sqlite_url).exit_code == 0
+    run("agent", "disable", "alice", "--db", sqlite_url)
+    assert run("--db", sqlite_url).exit_code == 0  # alice is gone: back to the first admin
+    assert [c["login"] for c in fake_app.calls] == ["alice", "ada"]
+
+
 def test_no_command_refuses_unknown_or_disabled_logins(sqlite_url: str,
                                                        fake_app: FakeApp) -> None:
     _store_with_people(sqlite_url)
@@ -368,6 +381,8 @@ def test_demo_for_real(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads(run("doctor", "--json", "--db", url).stdout)
     assert report["counts"]["ticket"] == 500
+    # Opened later without --as, the demo store opens as its own agent.
+    assert "opens as maya" in run("agent", "default", "--db", url).stdout
 
 
 def test_admin_commands_never_import_textual(sqlite_url: str) -> None:

@@ -120,6 +120,24 @@ def agent_add(
     say(f"Added {view.role.value} {view.login} ({view.name}){teams}")
 
 
+@agent_app.command("default")
+@handle_errors
+def agent_default(
+    login: Annotated[str | None, typer.Argument(
+        help="Make this agent the one the app opens as; omit to show who it is.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Show or set the agent `agent-tui` opens as when no --as is given."""
+    with store_for(db) as store:
+        if login is None:
+            with store.read() as s:
+                current = agents.default_login(s)
+            say(f"The app opens as {current}" if current else "The store has no active agent")
+            return
+        chosen = store.run_write(lambda s: agents.set_default_login(s, cli_actor(), login))
+    say(f"The app now opens as {chosen}")
+
+
 @agent_app.command("list")
 @handle_errors
 def agent_list(

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from agent_tui.domain.enums import AgentStatus, Role, Source
 from agent_tui.domain.errors import Invalid, NotFound
-from agent_tui.domain.tables import Agent, AgentTeam, Team, utcnow
+from agent_tui.domain.tables import Agent, AgentTeam, StoreSetting, Team, utcnow
 from agent_tui.domain.views import AgentView, TeamView
 from agent_tui.services.convert import agent_view
 from agent_tui.services.perms import require
@@ -65,14 +65,40 @@ def actor_for(session: Session, login: str, source: Source | str) -> Actor:
     return Actor(login=agent.login, role=Role(agent.role), source=Source(source), agent_id=agent.id)
 
 
+DEFAULT_LOGIN_KEY = "default_login"
+
+
 def default_login(session: Session) -> str | None:
-    """The store's default agent: the first active admin, else the first active agent."""
+    """The store's default agent: the one set (by ``demo`` or ``agent default``) if
+    still active, else the first active admin, else the first active agent."""
+    chosen = session.get(StoreSetting, DEFAULT_LOGIN_KEY)
+    if chosen is not None:
+        agent = session.exec(select(Agent).where(Agent.login == chosen.value)).first()
+        if agent is not None and agent.active:
+            return agent.login
     for where in (Agent.role == Role.ADMIN.value, sa.true()):
         stmt = select(Agent.login).where(Agent.active == True, where)  # noqa: E712
         login = session.exec(stmt.order_by(col(Agent.id))).first()
         if login:
             return login
     return None
+
+
+def set_default_login(session: Session, actor: Actor, login: str) -> str:
+    """Make ``login`` the agent the app opens as when no ``--as`` is given."""
+    require(actor, Role.ADMIN, "choosing the default agent")
+    agent = get_agent(session, login.strip().lower())
+    if not agent.active:
+        raise Invalid("agent", f"{agent.login} is disabled")
+    row = session.get(StoreSetting, DEFAULT_LOGIN_KEY)
+    before = {"default_login": row.value} if row else None
+    if row is None:
+        row = StoreSetting(key=DEFAULT_LOGIN_KEY, value=agent.login)
+    row.value, row.updated_at = agent.login, utcnow()
+    session.add(row)
+    append_event(session, actor, kind="store.default_login_set", entity="store_setting",
+                 entity_id=None, before=before, after={"default_login": agent.login})
+    return agent.login
 
 
 def _set_teams(session: Session, agent_id: int, teams: Sequence[str]) -> list[str]:

@@ -21,6 +21,7 @@ from agent_tui.domain.tables.ops import (
     PresenceRow,
     SavedViewRow,
     SLAPolicy,
+    StoreSetting,
 )
 from agent_tui.domain.tables.people import Agent, AgentTeam, Customer, Identity, Organization, Team
 from agent_tui.domain.tables.routing import RoutingAgentState, RoutingRule, RoutingSetting
@@ -55,6 +56,7 @@ __all__ = [
     "SavedViewRow",
     "SlaEscalationRule",
     "SlaSetting",
+    "StoreSetting",
     "SurveyRequest",
     "Team",
     "Ticket",

@@ -127,3 +127,13 @@ class AuditGuard(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     unlocked: int = 0
+
+
+class StoreSetting(SQLModel, table=True):
+    """Store-wide settings that belong to no one part (e.g. the app's default agent)."""
+
+    __tablename__ = "store_setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())

@@ -75,35 +75,6 @@ def _check_empty(store: Store) -> None:
                                        f"has {table}s; give a new --db")
 
 
-#: The demo company's routing map: what a customer writes → the team (and skill) for it.
-DEMO_ROUTING: tuple[tuple[str, str, str | None], ...] = (
-    ("refund", "billing", "refunds"), ("charged", "billing", "payments"),
-    ("invoice", "billing", "invoices"), ("subscription", "billing", "subscriptions"),
-    ("payment", "billing", "payments"), ("退款", "billing", "refunds"),
-    ("扣费", "billing", "payments"), ("发票", "billing", "invoices"),
-    ("delivery", "logistics", None), ("parcel", "logistics", None),
-    ("tracking", "logistics", "tracking"), ("return", "logistics", "returns"),
-    ("order", "logistics", "orders"), ("快递", "logistics", None), ("物流", "logistics", None),
-    ("退货", "logistics", "returns"), ("订单", "logistics", "orders"),
-    ("password", "accounts", None), ("login", "accounts", None), ("account", "accounts", None),
-    ("密码", "accounts", None), ("登录", "accounts", None), ("账号", "accounts", None),
-    ("camera", "tech", "cameras"), ("doorbell", "tech", "doorbells"), ("app", "tech", "app"),
-    ("wifi", "tech", "wifi"), ("thermostat", "tech", "thermostat"), ("摄像头", "tech", "cameras"),
-    ("闪退", "tech", "app"), ("配网", "tech", "wifi"),
-    ("discount", "sales", None), ("price", "sales", None), ("business", "sales", "b2b"),
-)
-
-
-def _demo_routing(store: Store, actor: Actor) -> None:
-    """Give the demo a routing map and a triage team, as a real set-up would have."""
-    from agent_tui.services import routing_config
-
-    with store.write() as session:
-        for keyword, team, skill in DEMO_ROUTING:
-            routing_config.set_rule(session, actor, "keyword", keyword, skill=skill, team=team)
-        routing_config.set_setting(session, actor, "default_team", "accounts")
-
-
 def build_demo(store: Store, *, tickets: int = 2000, seed: int = 7,
                progress: Progress | None = None, now: datetime | None = None,
                workers: int | None = None, history: bool = True) -> DemoSummary:
@@ -163,7 +134,6 @@ def build_demo(store: Store, *, tickets: int = 2000, seed: int = 7,
         report("indexes", 0, 1)
     report("indexes", 1, 1)
     seconds = time.perf_counter() - started
-    _demo_routing(store, actor)
     # The KPIs read per-ticket facts; building them now means the first report
     # is instant instead of minutes. Timed apart from the load itself.
     from agent_tui.services.metrics_facts import build_missing

@@ -90,6 +90,26 @@ AGENTS: tuple[AgentSeed, ...] = (
        first="刘洋"),
 )
 
+#: The demo company's routing map: what a customer writes → the team (and skill) for it.
+DEMO_ROUTING: tuple[tuple[str, str, str | None], ...] = (
+    ("refund", "billing", "refunds"), ("charged", "billing", "payments"),
+    ("invoice", "billing", "invoices"), ("subscription", "billing", "subscriptions"),
+    ("payment", "billing", "payments"), ("退款", "billing", "refunds"),
+    ("扣费", "billing", "payments"), ("发票", "billing", "invoices"),
+    ("delivery", "logistics", None), ("parcel", "logistics", None),
+    ("tracking", "logistics", "tracking"), ("return", "logistics", "returns"),
+    ("order", "logistics", "orders"), ("快递", "logistics", None), ("物流", "logistics", None),
+    ("退货", "logistics", "returns"), ("订单", "logistics", "orders"),
+    ("password", "accounts", None), ("login", "accounts", None), ("account", "accounts", None),
+    ("密码", "accounts", None), ("登录", "accounts", None), ("账号", "accounts", None),
+    ("camera", "tech", "cameras"), ("doorbell", "tech", "doorbells"), ("app", "tech", "app"),
+    ("wifi", "tech", "wifi"), ("thermostat", "tech", "thermostat"), ("摄像头", "tech", "cameras"),
+    ("闪退", "tech", "app"), ("配网", "tech", "wifi"),
+    ("discount", "sales", None), ("price", "sales", None), ("business", "sales", "b2b"),
+)
+#: Where inbound tickets no rule places go, and the agent the demo store opens as.
+DEMO_TRIAGE_TEAM = "accounts"
+
 # name, priority, tier, category, first response, next response, resolution (minutes)
 SLA_POLICIES: tuple[tuple[str, int | None, str | None, str | None, int, int, int], ...] = (
     ("Low priority", int(Priority.LOW), None, None, 480, 1440, 4320),
@@ -186,7 +206,7 @@ def setup_batch(content: Content, *, seed: int, now_us: int) -> Batch:
     events = batch.table("event")
     clock = _Clock(now_us - 1000 * DAY_US)
 
-    def event(kind: str, entity: str, local: int, after: dict[str, Any]) -> None:
+    def event(kind: str, entity: str, local: int | None, after: dict[str, Any]) -> None:
         events.append((clock.t, kind, entity, local, dump_diff({"after": after})))
 
     team_index = {}
@@ -231,6 +251,18 @@ def setup_batch(content: Content, *, seed: int, now_us: int) -> Batch:
         event("sla_rule.created", "sla_escalation_rule", i, {
             "name": name, "action": action, "clock": clock_name,
             "policy": SLA_POLICIES[policy][0] if policy is not None else None})
+    # Routing: keyword rules in English and Chinese, a triage team, the default agent.
+    for i, (keyword, team, skill) in enumerate(DEMO_ROUTING):
+        batch.table("routing_rule").append((i, "keyword", keyword, skill, team_index[team]))
+        clock.tick()
+        event("routing.rule_set", "routing_rule", i, {
+            "field": "keyword", "value": keyword, "skill": skill, "team": team})
+    batch.table("routing_setting").append(("default_team", DEMO_TRIAGE_TEAM))
+    event("routing.setting_changed", "routing_setting", None,
+          {"key": "default_team", "value": DEMO_TRIAGE_TEAM})
+    batch.table("store_setting").append(("default_login", DEFAULT_LOGIN, clock.tick()))
+    event("store.default_login_set", "store_setting", None,
+          {"default_login": DEFAULT_LOGIN})
     for i, (name, locale, actions, body) in enumerate(MACROS):
         batch.table("macro").append((i, name, body, json.dumps(actions, ensure_ascii=False),
                                      locale, True))

@@ -64,6 +64,9 @@ SPECS: dict[str, TableSpec] = {s.table: s for s in (
           refs=[("business_hours_id", "business_hours")]),
     _spec("sla_escalation_rule", "id name policy_id priority clock action active created_at",
           key="id", refs=[("policy_id", "sla_policy")]),
+    _spec("routing_rule", "id field value skill team_id", key="id", refs=[("team_id", "team")]),
+    _spec("routing_setting", "key value"),
+    _spec("store_setting", "key value updated_at"),
     _spec("macro", "id name body actions locale active", key="id"),
     _spec("knowledge_article", "id title body tags locale status external_id version used_count "
           "helpful_count created_at updated_at", key="id"),
