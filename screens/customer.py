@@ -9,12 +9,12 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Footer
 
 from agent_tui.backend import Customer360
 from screens.base import BackendScreen, Session
 from screens.reveal import RevealScreen
 from widgets.customer_panel import CustomerPanel
+from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
 
 CUSTOMER = Binding.Group("Customer")
@@ -51,7 +51,7 @@ class CustomerScreen(BackendScreen):
         me = self.session.me
         yield StatusBar(login=me.login, role=me.role.value, location=self.session.location,
                         view=f"customer #{self.customer_id}")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(CustomerPanel).focus()

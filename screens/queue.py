@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import (
@@ -27,6 +27,7 @@ from screens.filter_syntax import parse_filter
 from screens.queue_commands import queue_commands
 from screens.queue_next import NEXT_BINDINGS, QueueNext
 from screens.ticket import TicketScreen
+from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
 from widgets.view_bar import ViewBar, ViewTab
@@ -154,7 +155,7 @@ class QueueScreen(QueueNext):
         me = self.session.me
         yield StatusBar(login=me.login, role=me.role.value, location=self.session.location,
                         view=self._describe())
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(TicketTable).focus()

@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from agent_tui.backend import (
@@ -32,6 +31,7 @@ from screens.ticket_fields import FIELD_BINDINGS
 from screens.ticket_knowledge import TicketKnowledge
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
+from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
 from widgets.suggestions import SuggestionPanel
 from widgets.thread import Thread
@@ -133,7 +133,7 @@ class TicketScreen(TicketKnowledge):
         me = self.session.me
         yield StatusBar(login=me.login, role=me.role.value, location=self.session.location,
                         view=f"ticket #{self.ticket_id}")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one(Thread).focus()
