@@ -18,9 +18,12 @@ SLA targets (set on the rows): A met both; B missed its first response.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -29,7 +32,7 @@ from agent_tui.domain.enums import AuthorKind, Channel, Role, Source, Status
 from agent_tui.domain.errors import Forbidden, Invalid
 from agent_tui.domain.tables import Message, Ticket
 from agent_tui.domain.views import TicketCreate, TicketUpdate
-from agent_tui.domain.views_metrics import GroupBy, MetricsSnapshot
+from agent_tui.domain.views_metrics import GroupBy, Kpis, MetricsSnapshot
 from agent_tui.services import metrics, metrics_facts, metrics_rollup, surveys, tickets
 from agent_tui.services.agents import actor_for
 from agent_tui.store import Store
@@ -157,7 +160,7 @@ def fx(world: World, clock: Clock) -> Iterator[Fixture]:
     yield build_fixture(world, clock)
 
 
-@pytest.mark.parametrize("window", ["24h", "1d"])  # the facts path and the counters path
+@pytest.mark.parametrize("window", ["24h", "1d", "30d"])  # the facts path, the counters path
 def test_every_kpi_matches_the_hand_computed_values(fx: Fixture, window: str) -> None:
     snap = fx.snap(window)
     assert snap.facts_pending == 0  # tickets made by the services have theirs already
@@ -254,7 +257,9 @@ def test_a_reopen_takes_fcr_away_and_a_late_rating_changes_csat(world: World,
 
 def test_counters_equal_a_full_rebuild(fx: Fixture) -> None:
     """Incremental deltas leave exactly what recomputing every fact from scratch gives."""
-    def dump() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    Rows = list[tuple[object, ...]]
+
+    def dump() -> tuple[Rows, Rows, Rows]:
         with fx.store.read() as s:
             days = sorted(tuple(r) for r in s.execute(
                 sa.select(metrics_rollup.D).where(
@@ -262,12 +267,68 @@ def test_counters_equal_a_full_rebuild(fx: Fixture) -> None:
                                                                    "csat_n"))))))
             backlog = sorted(tuple(r) for r in s.execute(
                 sa.select(metrics_rollup.B).where(metrics_rollup.B.c.n != 0)))
-        return days, backlog
+            hist = sorted(tuple(r) for r in s.execute(
+                sa.select(metrics_rollup.H).where(metrics_rollup.H.c.n != 0)))
+        return days, backlog, hist
 
+    # More changes that move tickets between keys: reassign, change team, re-rate.
+    fx.clock.at(320)
+    with fx.store.write() as s:
+        tickets.assign(s, ADMIN, fx.ids["A"], "bob")
+        t = s.get(Ticket, fx.ids["E"])
+        assert t is not None
+        tickets.update(s, ADMIN, fx.ids["E"], TicketUpdate(team="billing"),
+                       expected_version=t.version)
+        surveys.record_rating(s, ADMIN, fx.ids["B"], csat=3, nps=7)
     incremental = dump()
+    assert incremental[2]  # the per-dimension histograms are kept
     metrics_facts.rebuild_all(fx.store.write)
     assert dump() == incremental
     assert fx.snap("1d").overall == fx.snap("1d").overall
+
+
+def _old_path_hists(fx: Fixture, by: GroupBy | None) -> dict[object, tuple[Any, ...]]:
+    """Per group: (FRT, resolution) stats from ``metric_day``'s cross-product JSON."""
+    column = {None: None, GroupBy.CHANNEL: "channel", GroupBy.TEAM: "team_id",
+              GroupBy.AGENT: "agent_id", GroupBy.DAY: "day"}[by]
+    acc: dict[object, tuple[Counter[int], Counter[int]]] = {}
+    with fx.store.read() as s:
+        for row in s.execute(sa.select(metrics_rollup.D)):
+            m = row._mapping
+            frt, res = acc.setdefault(None if column is None else m[column],
+                                      (Counter(), Counter()))
+            frt.update({int(k): v for k, v in json.loads(m["frt_hist"]).items()})
+            res.update({int(k): v for k, v in json.loads(m["res_hist"]).items()})
+    return {k: (metrics_rollup.hist_stats(f), metrics_rollup.hist_stats(r))
+            for k, (f, r) in acc.items()}
+
+
+@pytest.mark.parametrize("later", [0, 10])  # days after: the fixture's day in an edge / a block
+@pytest.mark.parametrize("by", [None, GroupBy.CHANNEL, GroupBy.TEAM, GroupBy.AGENT,
+                                GroupBy.DAY])
+def test_30d_histograms_equal_the_cross_product_path(fx: Fixture, by: GroupBy | None,
+                                                     later: int) -> None:
+    """``metric_hist`` gives the very figures the day × channel × team × agent JSON gave."""
+    def stats(k: Kpis) -> tuple[Any, ...]:
+        return tuple((d.count, d.median_s, d.p90_s) for d in (k.first_response, k.resolution))
+
+    def some(values: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return sorted(v for v in values if v[0][0] or v[1][0])
+
+    end = NOW + timedelta(days=later)
+    first = int(end.timestamp()) // 86_400 - 29
+    fixture_day = int(T0.timestamp()) // 86_400
+    units = metrics._hist_units(first, first + 29, blocks=by is not GroupBy.DAY)
+    assert any(span == (1 if later == 0 or by is GroupBy.DAY else metrics.HIST_BLOCK)
+               and lo <= fixture_day - fixture_day % span <= hi for span, lo, hi in units)
+    with fx.store.read() as s:
+        snap = metrics.snapshot(s, fx.actors["sam"], "30d", by, now=end)
+    assert stats(snap.overall) == _old_path_hists(fx, None)[None]
+    assert (snap.overall.first_response.count, snap.overall.resolution.count) == (4, 4)
+    if by is not None:
+        new = some(stats(g.kpis) for g in snap.groups)
+        assert len(new) >= (1 if by is GroupBy.DAY else 2)  # the fixture is one day long
+        assert new == some(_old_path_hists(fx, by).values())
 
 
 def test_supervisors_and_admins_only(fx: Fixture) -> None:

@@ -56,12 +56,15 @@ of the family's own moment: created, solved or rated).
 
 Speed (ARCHITECTURE §6): day windows read ``metric_day`` — one row per
 day × channel × team × agent, kept in step with the facts
-(``services.metrics_rollup``) — so a 7-day report reads a few hundred rows
-whatever the store's size; hour windows read ``ticket_fact`` (one derived
-row per ticket, ``services.metrics_facts``) through one covering index per
-family, with GROUP BYs in SQL and the durations as one concatenated string
-per group. The backlog reads ``metric_backlog`` plus one count over the
-partial index of open tickets by due time. Supervisors and admins only.
+(``services.metrics_rollup``) — for the counters and ``metric_hist`` —
+the duration buckets per day and per 6-day block along the group_by's
+one dimension — for the percentiles, so a 30-day report reads whole blocks
+plus edge days whatever the store's size; hour windows read
+``ticket_fact`` (one derived row per ticket, ``services.metrics_facts``)
+through one covering index per family, with GROUP BYs in SQL and the
+durations as one concatenated string per group. The backlog reads
+``metric_backlog`` plus one count over the partial index of open tickets
+by due time. Supervisors and admins only.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ from agent_tui.domain.tables import (
     TicketFact,
     utcnow,
 )
-from agent_tui.domain.tables.loop import DAY_COUNTERS
+from agent_tui.domain.tables.loop import DAY_COUNTERS, HIST_BLOCK
 from agent_tui.domain.views_metrics import (
     Backlog,
     DurationStats,
@@ -174,15 +177,30 @@ def _kpis(part: _Part) -> Kpis:
 # -- day windows: the counters ------------------------------------------------
 _GROUP_COLUMN = {None: "'all'", GroupBy.DAY: "day", GroupBy.CHANNEL: "channel",
                  GroupBy.TEAM: "team_id", GroupBy.AGENT: "agent_id"}
+#: The ``metric_hist`` dimension and group column of each group_by.
+_HIST_GROUP = {None: ("all", "key"), GroupBy.DAY: ("all", "day"),
+               GroupBy.CHANNEL: ("channel", "key"), GroupBy.TEAM: ("team", "key"),
+               GroupBy.AGENT: ("agent", "key")}
+
+
+def _hist_units(first: int, last: int, *, blocks: bool) -> list[tuple[int, int, int]]:
+    """(span, first row day, last row day) of the ``metric_hist`` rows that cover the days."""
+    a = -(-first // HIST_BLOCK) * HIST_BLOCK  # the first whole block's first day
+    b = (last + 1) // HIST_BLOCK * HIST_BLOCK  # the day after the last whole block
+    if not blocks or b <= a:
+        return [(1, first, last)]
+    return [(1, first, a - 1), (HIST_BLOCK, a, b - HIST_BLOCK), (1, b, last)]
 
 
 def _from_counters(session: Session, first_day: int, last_day: int,
                    group_by: GroupBy | None) -> tuple[_Part, dict[Any, _Part]]:
     """The overall and per-group sums of the days, summed by the database.
 
-    Counters are one GROUP BY; the histograms are unnested in SQL
-    (``json_each`` / ``jsonb_each_text``) and summed per (group, bucket), so
-    Python only sees a few rows per group whatever the window's length.
+    Counters are one GROUP BY over ``metric_day``; the histograms one GROUP
+    BY over the group_by's own dimension of ``metric_hist`` — whole blocks
+    plus edge days (by day: days) × groups × buckets rows, not the day ×
+    channel × team × agent cross product — so Python only sees a few rows
+    per group whatever the window's length.
     """
     g = _GROUP_COLUMN[group_by]
     where = "day >= :lo AND day <= :hi"
@@ -203,18 +221,22 @@ def _from_counters(session: Session, first_day: int, last_day: int,
         counts = slot(row[0])[0]
         for i, v in enumerate(row[1:]):
             counts[i] += int(v or 0)
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    by = "" if group_by is None else f"{g}, "
-    for which, column in ((1, "frt_hist"), (2, "res_hist")):
-        if sqlite:
-            sql = (f"SELECT {g} AS g, CAST(j.key AS INTEGER), sum(j.value) FROM metric_day, "
-                   f"json_each(metric_day.{column}) AS j WHERE {where} GROUP BY {by}j.key")
-        else:
-            sql = (f"SELECT {g} AS g, CAST(j.key AS INTEGER), sum(CAST(j.value AS BIGINT)) "
-                   f"FROM metric_day, jsonb_each_text(CAST(metric_day.{column} AS jsonb)) "
-                   f"AS j(key, value) WHERE {where} GROUP BY {by}j.key")
-        for key, b, c in session.execute(sa.text(sql), args):
-            slot(key)[which][int(b)] += int(c)
+    dim, hg = _HIST_GROUP[group_by]
+    units = _hist_units(first_day, last_day, blocks=group_by is not GroupBy.DAY)
+    hargs: dict[str, Any] = {"dim": dim}
+    for i, (span, lo, hi) in enumerate(units):
+        hargs.update({f"s{i}": span, f"l{i}": lo, f"h{i}": hi})
+    terms = " OR ".join(f"(dim = :dim AND span = :s{i} AND day >= :l{i} AND day <= :h{i})"
+                        for i in range(len(units)))
+    last: Any = object()
+    for key, kind, b, c in session.execute(sa.text(
+            f"SELECT {hg} AS g, kind, bucket, sum(n) FROM metric_hist WHERE {terms} "
+            f"GROUP BY {hg}, kind, bucket"), hargs).all():  # one fetch: thousands of rows
+        if key != last:  # rows come grouped: look the group up once per run
+            last = key
+            found = slot("all" if group_by is None  # the counters' key (the literal above)
+                         else int(key) if group_by in (GroupBy.TEAM, GroupBy.AGENT) else key)
+        found[1 if kind == "frt" else 2][b] += int(c)
     total = _Part()
     frt_all: Counter[int] = Counter()
     res_all: Counter[int] = Counter()

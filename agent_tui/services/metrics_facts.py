@@ -28,6 +28,7 @@ from agent_tui.domain.tables import (
     Message,
     MetricBacklog,
     MetricDay,
+    MetricHist,
     Rating,
     Ticket,
     TicketFact,
@@ -240,7 +241,8 @@ def rebuild_all(session_factory: Callable[[], Any], *, batch: int = FACT_BATCH,
                 progress: Callable[[int, int], None] | None = None) -> int:
     """Throw away every fact and counter and build them again (a repair)."""
     with session_factory() as s:
-        for table in (F, MetricDay.__table__, MetricBacklog.__table__):  # type: ignore[attr-defined]
+        for table in (F, MetricDay.__table__, MetricHist.__table__,  # type: ignore[attr-defined]
+                      MetricBacklog.__table__):  # type: ignore[attr-defined]
             s.execute(sa.delete(table))
         _set_watermark(s, 0)
     return build_missing(session_factory, batch=batch, progress=progress)

@@ -1,4 +1,4 @@
-"""Counters kept in step with ticket facts: ``metric_day`` and ``metric_backlog``.
+"""Counters kept in step with ticket facts: ``metric_day``, ``metric_hist``, ``metric_backlog``.
 
 Every fact write computes what the old fact row contributed to the counters
 and what the new one contributes, and applies the difference in the same
@@ -24,13 +24,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from agent_tui.domain.enums import OPEN_STATUSES
-from agent_tui.domain.tables import MetricBacklog, MetricDay
-from agent_tui.domain.tables.loop import DAY_COUNTERS
+from agent_tui.domain.tables import MetricBacklog, MetricDay, MetricHist
+from agent_tui.domain.tables.loop import DAY_COUNTERS, HIST_BLOCK
 
 DAY_S = 86_400
 STEPS = 8
 D = MetricDay.__table__  # type: ignore[attr-defined]
 B = MetricBacklog.__table__  # type: ignore[attr-defined]
+H = MetricHist.__table__  # type: ignore[attr-defined]
 _IDX = {name: i for i, name in enumerate(DAY_COUNTERS)}
 _OPEN = frozenset(s.value for s in OPEN_STATUSES)
 _CHUNK = 400
@@ -40,6 +41,7 @@ _UPDATE = sa.update(D).where(
 ).values({name: sa.bindparam(f"v_{name}") for name in (*DAY_COUNTERS, "frt_hist", "res_hist")})
 DayKey = tuple[int, str, int, int]  # day, channel, team_id (0 none), agent_id (0 none)
 BacklogKey = tuple[str, int, str, int]  # status, priority, channel, team_id (0 none)
+HistKey = tuple[str, int, int, str, str, int]  # dim, span, day, key, kind, bucket
 
 
 def bucket(seconds: int) -> int:
@@ -181,6 +183,7 @@ def apply(session: Session, delta: Delta) -> None:
             updates.append(values)
         if updates:
             session.execute(_UPDATE, updates)
+    _apply_hist(session, delta)
     backlog = [{"status": k[0], "priority": k[1], "channel": k[2], "team_id": k[3], "n": v}
                for k, v in sorted(delta.backlog.items()) if v]
     if backlog:
@@ -188,3 +191,28 @@ def apply(session: Session, delta: Delta) -> None:
         session.execute(stmt.on_conflict_do_update(
             index_elements=[B.c.status, B.c.priority, B.c.channel, B.c.team_id],
             set_={"n": B.c.n + stmt.excluded.n}), backlog)
+
+
+def hist_rows(delta: Delta) -> Counter[HistKey]:
+    """The cross-product histogram changes projected on each single dimension."""
+    out: Counter[HistKey] = Counter()
+    for kind, changes in (("frt", delta.frt), ("res", delta.res)):
+        for (day, ch, team, agent), hist in changes.items():
+            for b, c in hist.items():
+                if c:
+                    for dim, key in (("all", ""), ("channel", ch), ("team", str(team)),
+                                     ("agent", str(agent))):
+                        out[(dim, 1, day, key, kind, b)] += c
+                        out[(dim, HIST_BLOCK, day - day % HIST_BLOCK, key, kind, b)] += c
+    return out
+
+
+def _apply_hist(session: Session, delta: Delta) -> None:
+    """Add the bucket changes to ``metric_hist``: one upsert, keys in sorted order."""
+    rows = [{"dim": k[0], "span": k[1], "day": k[2], "key": k[3], "kind": k[4], "bucket": k[5],
+             "n": v} for k, v in sorted(hist_rows(delta).items()) if v]
+    if rows:
+        stmt = _insert(session, H)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=[H.c.dim, H.c.span, H.c.day, H.c.key, H.c.kind, H.c.bucket],
+            set_={"n": H.c.n + stmt.excluded.n}), rows)

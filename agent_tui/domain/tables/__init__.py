@@ -8,6 +8,7 @@ from agent_tui.domain.tables.loop import (
     LoopSetting,
     MetricBacklog,
     MetricDay,
+    MetricHist,
     SurveyRequest,
     TicketFact,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "Message",
     "MetricBacklog",
     "MetricDay",
+    "MetricHist",
     "Order",
     "Organization",
     "PresenceRow",

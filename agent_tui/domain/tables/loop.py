@@ -16,6 +16,17 @@ day, the solved-family ones of tickets last solved that day and the
 rated-family ones of tickets last rated that day; durations are kept as
 log-scale histograms (JSON ``{bucket: count}``). ``0`` stands for "no team"
 or "no agent" in their keys (primary-key columns cannot be NULL).
+
+``metric_hist`` holds the same histograms per day along ONE dimension at a
+time (``dim`` all / channel / team / agent, ``key`` the channel, team id or
+agent id as text, "" for all), one row per bucket: a 30-day report then
+sums 30 days × its own groups' buckets instead of unnesting the JSON of
+every day × channel × team × agent row. Each bucket is kept twice: in its
+day's row (``span`` 1) and in its block's (``span`` ``HIST_BLOCK``, ``day`` the
+block's first day, a multiple of the span), so a long window reads whole
+blocks and only its edge days. Kept by the same difference as
+``metric_day`` (whose JSON stays the cross-product source, e.g. for the
+0008 backfill).
 """
 
 from __future__ import annotations
@@ -150,3 +161,22 @@ class MetricBacklog(SQLModel, table=True):
     channel: str = Field(primary_key=True, max_length=16)
     team_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     n: int = 0
+
+
+#: Days per block row of ``metric_hist``: a 30-day window reads ~9 units, not 30.
+HIST_BLOCK = 6
+
+
+class MetricHist(SQLModel, table=True):
+    """Histogram buckets of one UTC day along one dimension (see the module docs)."""
+
+    __tablename__ = "metric_hist"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    dim: str = Field(primary_key=True, max_length=8)  # all | channel | team | agent
+    span: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # days
+    day: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    key: str = Field(primary_key=True, max_length=32)
+    kind: str = Field(primary_key=True, max_length=4)  # frt | res
+    bucket: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = _counter()
