@@ -116,6 +116,15 @@ async def queue_ready(pilot: Pilot[Any], app: AgentApp) -> QueueScreen:
     return queue(app)
 
 
+def stored(shop: Shop, ticket_id: int) -> Ticket:
+    """The ticket as the store has it now, detached so it reads after the session."""
+    with shop.store.read() as session:
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        session.expunge(ticket)
+        return ticket
+
+
 def assignee_in_store(shop: Shop, ticket_id: int) -> str | None:
     """Who the store says a ticket is assigned to."""
     with shop.store.read() as session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agent_tui.backend import Priority, Status, View
-from agent_tui.domain.tables import Ticket
 from screens.command_line import Command, resolve, run_line
 from screens.ticket import TicketScreen
 from tests.ui.conftest import (
@@ -12,6 +11,7 @@ from tests.ui.conftest import (
     assignee_in_store,
     queue,
     queue_ready,
+    stored,
     table,
     wait_for,
     wait_for_text,
@@ -28,14 +28,6 @@ def test_verbs_resolve_by_unique_prefix_and_say_what_exists() -> None:
     assert run_line(':assign "Ada Lovelace" now', verbs) is None
     assert ran == [["Ada Lovelace", "now"]]
     assert run_line("   ", verbs) is None and len(ran) == 1
-
-
-def stored(shop: Shop, ticket_id: int) -> Ticket:
-    with shop.store.read() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        session.expunge(ticket)
-        return ticket
 
 
 async def test_queue_view_sort_and_open_by_command(shop: Shop) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from agent_tui.backend import Priority, Status
-from agent_tui.domain.tables import Ticket
 from screens.choose import ChoiceScreen, TextScreen
 from screens.ticket import TicketScreen
 from tests.ui.conftest import (
@@ -11,19 +10,12 @@ from tests.ui.conftest import (
     Shop,
     assignee_in_store,
     queue_ready,
+    stored,
     wait_for,
     wait_for_text,
 )
 
 from .test_composer import open_first_ticket
-
-
-def stored(shop: Shop, ticket_id: int) -> Ticket:
-    with shop.store.read() as session:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
-        session.expunge(ticket)
-        return ticket
 
 
 async def test_status_priority_and_tags_from_pickers(shop: Shop) -> None:
