@@ -322,7 +322,7 @@ def test_epoch_timestamps_match_sqlalchemy_format(sqlite_url: str) -> None:
     try:
         batch = Batch()
         for i, m in enumerate(moments):
-            batch.table("team").append((i, f"t{i}", "", epoch_us(m)))
+            batch.table("team").append((i, f"t{i}", "", None, epoch_us(m)))
         with BulkLoader(store, DEMO_ACTOR) as loader:
             loader.write(batch)
         raw = [r[0] for r in _rows(store, "SELECT created_at FROM team ORDER BY id")]
@@ -369,8 +369,8 @@ def test_loader_assigns_ids_after_rows_written_by_others(store: Store) -> None:
 
 def test_loader_rolls_back_a_failed_batch(store: Store) -> None:
     batch = Batch()
-    batch.table("team").append((0, "dup", "", epoch_us(NOW)))
-    batch.table("team").append((1, "dup", "", epoch_us(NOW)))  # violates UNIQUE(name)
+    batch.table("team").append((0, "dup", "", None, epoch_us(NOW)))
+    batch.table("team").append((1, "dup", "", None, epoch_us(NOW)))  # violates UNIQUE(name)
     batch.table("event").append((epoch_us(NOW), "team.created", "team", 0, "{}"))
     with BulkLoader(store, DEMO_ACTOR) as loader, pytest.raises(sa.exc.DBAPIError):
         try:
@@ -393,7 +393,7 @@ def test_loader_can_rebuild_every_secondary_index(tmp_path: Path) -> None:
             names = {r.name for r in _rows(store, query)}
             assert "ix_q_open_prio" not in names and "ix_message_ticket" not in names
             batch = Batch()
-            batch.table("team").append((0, "t", "", epoch_us(NOW)))
+            batch.table("team").append((0, "t", "", None, epoch_us(NOW)))
             loader.write(batch)
         assert _rows(store, query) == _rows(reference, query)
     finally:

@@ -123,3 +123,14 @@ def test_demo_clocks_agree_with_the_engine(store: Store) -> None:
     assert run_recompute(store, ADMIN, include_closed=True, now=now) == len(before)
     assert snapshot() == before
     assert events(store, "sla.breached") == []  # known breaches are not reported again
+
+
+def test_the_demo_teams_have_leads_for_escalation(store: Store) -> None:
+    from agent_tui.services.demo import build_demo
+
+    build_demo(store, tickets=50, seed=2, workers=0)
+    with store.read() as s:
+        leads = dict(s.execute(sa.text(
+            "SELECT t.name, a.login FROM team t JOIN agent a ON a.id = t.lead_agent_id")).all())
+    assert leads == {"billing": "raj", "sales": "raj", "tech": "wang.wei",
+                     "logistics": "wang.wei", "accounts": "olivia"}

@@ -34,6 +34,11 @@ TEAM_DESCRIPTIONS = {
 }
 
 
+#: Who SLA escalation hands a team's breached tickets to ("reassign to the team lead").
+TEAM_LEADS = {"billing": "raj", "sales": "raj", "tech": "wang.wei", "logistics": "wang.wei",
+              "accounts": "olivia"}
+
+
 @dataclass(frozen=True)
 class AgentSeed:
     login: str
@@ -210,10 +215,13 @@ def setup_batch(content: Content, *, seed: int, now_us: int) -> Batch:
         events.append((clock.t, kind, entity, local, dump_diff({"after": after})))
 
     team_index = {}
+    agent_index = {a.login: i for i, a in enumerate(AGENTS)}
     for i, (name, description) in enumerate(TEAM_DESCRIPTIONS.items()):
         team_index[name] = i
-        batch.table("team").append((i, name, description, clock.tick()))
-        event("team.created", "team", i, {"name": name, "description": description})
+        lead = TEAM_LEADS[name]
+        batch.table("team").append((i, name, description, agent_index[lead], clock.tick()))
+        event("team.created", "team", i, {"name": name, "description": description,
+                                          "lead": lead})
     for i, a in enumerate(AGENTS):
         skills, langs = ",".join(sorted(a.skills)), ",".join(sorted(a.languages))
         batch.table("agent").append((i, a.login, a.name, f"{a.login}@{COMPANY_DOMAIN}", a.role,

@@ -53,9 +53,10 @@ def _spec(table: str, columns: str, key: str | None = None,
 
 # Parents before children: promotion follows this order.
 SPECS: dict[str, TableSpec] = {s.table: s for s in (
-    _spec("team", "id name description created_at", key="id"),
     _spec("agent", "id login name email role status capacity skills languages active created_at",
           key="id"),
+    _spec("team", "id name description lead_agent_id created_at", key="id",
+          refs=[("lead_agent_id", "agent")]),
     _spec("agentteam", "agent_id team_id", refs=[("agent_id", "agent"), ("team_id", "team")]),
     _spec("business_hours", "id name timezone schedule", key="id"),
     _spec("holiday", "business_hours_id day name", refs=[("business_hours_id", "business_hours")]),
