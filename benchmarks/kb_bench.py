@@ -26,6 +26,8 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from timing import pct
+
 from agent_tui.domain.enums import Channel, Role, Source
 from agent_tui.domain.tables import utcnow
 from agent_tui.domain.tables.base import sqlite_timestamp
@@ -63,11 +65,6 @@ ZH2_QUERIES = ["退款", "密码", "快递", "发票", "离线", "闪退", "订�
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return round(ordered[k], 3)
 
 
 def timed(fn: Callable[[Any], Any], inputs: list[Any], rounds: int) -> dict[str, Any]:

@@ -17,9 +17,10 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from timing import timed
 
 from agent_tui.domain.enums import Source
 from agent_tui.services import metrics, metrics_facts
@@ -35,24 +36,6 @@ GROUPS = [None, "channel", "team", "agent", "day"]
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return round(ordered[k], 3)
-
-
-def timed(fn: Callable[[], Any], n: int) -> dict[str, float]:
-    """Wall and CPU time per call: the CPU figure holds on a shared machine."""
-    fn()
-    ms, cpu = [], []
-    for _ in range(n):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        ms.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-    return {"p50_ms": pct(ms, 50), "p95_ms": pct(ms, 95), "max_ms": round(max(ms), 3),
-            "cpu_p50_ms": pct(cpu, 50), "cpu_p95_ms": pct(cpu, 95), "n": n}
 
 
 def build_or_reuse(url: str, n_tickets: int, seed: int) -> tuple[Store, dict[str, Any]]:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
+from timing import pct
 
 from agent_tui.domain.enums import Role, Source
 from agent_tui.domain.tables import Ticket
@@ -47,11 +48,6 @@ CATEGORIES = ["billing", "refunds", "tech", "shipping", "account", "sales"]
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return round(ordered[k], 3)
 
 
 def timed(fn: Callable[[int], Any], n: int) -> dict[str, float]:

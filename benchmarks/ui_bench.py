@@ -28,6 +28,8 @@ import sys
 import time
 from typing import Any
 
+from timing import pct
+
 from agent_tui.app import AgentApp
 from agent_tui.local import LocalBackend
 from agent_tui.services.agents import default_login
@@ -41,13 +43,6 @@ from widgets.ticket_table import TicketTable
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], q: int) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 3)
 
 
 def summary(ms: list[float]) -> dict[str, float]:
