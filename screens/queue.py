@@ -1,4 +1,4 @@
-"""The queue: views with counts, one page of tickets, live updates from the event log."""
+"""The queue: views with counts, a window of tickets around the cursor, live updates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import (
@@ -21,6 +21,7 @@ from agent_tui.backend import (
     TicketRow,
     View,
 )
+from screens import queue_window
 from screens.base import Session, TicketsChanged
 from screens.command_line import Command
 from screens.filter_syntax import parse_filter
@@ -32,7 +33,6 @@ from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
 from widgets.view_bar import ViewBar, ViewTab
 
-PAGE_SIZE = 100
 EMPTY_MESSAGE = "No tickets in this view."
 CLOCK_SECONDS = 30  # how often "in 2h 5m" / "3m ago" cells are re-rendered
 
@@ -63,16 +63,10 @@ class QueueQuery:
     view_arg: str | None = None
     sort: Sort = Sort.PRIORITY
     text: str | None = None  # the filter line: tokens and free text (screens.filter_syntax)
-    after: str | None = None
-    before: str | None = None
-    page_no: int = 1
 
     @property
     def filters(self) -> TicketFilters | None:
         return parse_filter(self.text).filters if self.text else None
-
-    def first_page(self) -> QueueQuery:
-        return replace(self, after=None, before=None, page_no=1)
 
 
 def _view_binding(key: str, view: View, label: str) -> Binding:
@@ -90,6 +84,8 @@ class QueueScreen(QueueNext):
     """
 
     CSS_PATH = "queue.tcss"
+    page_size: ClassVar[int] = queue_window.PAGE_SIZE
+    max_pages: ClassVar[int] = queue_window.MAX_PAGES
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(_view_binding(k, v, label) for k, v, label in VIEW_KEYS),
@@ -97,12 +93,13 @@ class QueueScreen(QueueNext):
         Binding("0", "next_channel", "Next channel", id="queue.view.next_channel", group=VIEWS),
         Binding("j", "cursor_down", "Down", id="queue.cursor_down", group=MOVE),
         Binding("k", "cursor_up", "Up", id="queue.cursor_up", group=MOVE),
-        Binding("g", "cursor_top", "Top", id="queue.cursor_top", group=MOVE, show=False),
-        Binding("G", "cursor_bottom", "Bottom", id="queue.cursor_bottom", group=MOVE,
+        Binding("g,home", "cursor_top", "Top of the view", id="queue.cursor_top", group=MOVE,
                 show=False),
-        Binding("right_square_bracket", "next_page", "Next page", id="queue.next_page",
+        Binding("G", "cursor_bottom", "Last loaded row", id="queue.cursor_bottom", group=MOVE,
+                show=False),
+        Binding("right_square_bracket", "next_page", "Page down", id="queue.next_page",
                 group=MOVE, key_display="]"),
-        Binding("left_square_bracket", "prev_page", "Previous page", id="queue.prev_page",
+        Binding("left_square_bracket", "prev_page", "Page up", id="queue.prev_page",
                 group=MOVE, key_display="["),
         Binding("enter", "open_ticket", "Open", id="queue.open", group=QUEUE),
         Binding("s", "cycle_sort", "Sort", id="queue.sort", group=QUEUE),
@@ -113,13 +110,16 @@ class QueueScreen(QueueNext):
         *NEXT_BINDINGS,
     ]
 
-    class PageLoaded(Message):
-        """A page of the queue arrived for ``query``."""
+    class PagesLoaded(Message):
+        """Pages of the queue arrived: ``op`` says where they go in the window."""
 
-        def __init__(self, query: QueueQuery, page: Page[TicketRow], reset_cursor: bool) -> None:
+        def __init__(self, generation: int, op: str, cursor: str | None,
+                     pages: list[Page[TicketRow]], reset_cursor: bool) -> None:
             super().__init__()
-            self.query = query
-            self.page = page
+            self.generation = generation
+            self.op = op  # "reset" | "refresh" | "below" | "above"
+            self.cursor = cursor  # the window edge the pages were fetched from
+            self.pages = pages
             self.reset_cursor = reset_cursor
 
     class CountsLoaded(Message):
@@ -135,19 +135,21 @@ class QueueScreen(QueueNext):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.query_state = QueueQuery()
-        self.page: Page[TicketRow] | None = None
+        self.window = queue_window.QueueWindow(self.page_size, self.max_pages)
+        self.page: Page[TicketRow] | None = None  # the last page fetched for this query
+        self.generation = 0  # bumped by every new query: older answers are dropped
         self.counts: dict[str, int] = {}
         self.matching: int | None = None
         self._team_index = 0
         self._channel_index = 0
         self._worker: Worker[None] | None = None
-        self._pending = False  # a live change arrived while a load was in flight
+        self._pending: list[str] = []  # fetches asked for while one was in flight
         self._stale = False  # a live change arrived while another screen was on top
 
     # -- layout ----------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield ViewBar(id="views")
-        yield TicketTable(id="tickets")
+        yield TicketTable(id="tickets", margin=self.page_size)
         yield Static(EMPTY_MESSAGE, id="empty")
         yield Input(placeholder="Filter: words in the subject and status:open prio:high chan:chat "
                     "team:billing tag:vip assignee:me — enter applies, escape clears",
@@ -170,29 +172,70 @@ class QueueScreen(QueueNext):
 
     # -- loading ---------------------------------------------------------
     def load(self, *, reset_cursor: bool) -> None:
-        """Fetch the current page and the counts now (cancelling a stale fetch)."""
-        self._pending = False
-        counted = [(key, view, self._view_arg(view)) for key, view, _label in VIEW_KEYS]
-        self._worker = self._fetch(self.query_state, counted, reset_cursor)
+        """Fetch the first page of the view and the counts now (cancelling a stale fetch)."""
+        self._pending.clear()
+        self.generation += 1
+        self.page = None if reset_cursor else self.page
+        self._start("reset", reset_cursor)
+
+    @property
+    def loading(self) -> bool:
+        """A fetch is in flight or waiting its turn."""
+        return bool(self._pending) or (self._worker is not None and not self._worker.is_finished)
 
     def request_refresh(self) -> None:
         """Refresh for a live change: debounced, and deferred while hidden."""
         if not self.is_active:
             self._stale = True
-        elif self._worker is not None and self._worker.is_running:
-            self._pending = True
         else:
-            self.load(reset_cursor=False)
+            self._want("refresh")
+
+    def _want(self, op: str) -> None:
+        if self._worker is not None and self._worker.is_running:
+            if op not in self._pending:
+                self._pending.append(op)
+        else:
+            self._start(op, False)
+
+    def _start(self, op: str, reset_cursor: bool) -> None:
+        w = self.window
+        if op == "below" and (not w.chunks or w.at_bottom):
+            return
+        if op == "above" and (not w.chunks or w.at_top):
+            return
+        if op == "refresh" and not w.chunks:
+            op = "reset"
+        counted = [(key, view, self._view_arg(view)) for key, view, _label in VIEW_KEYS]
+        self._worker = self._fetch(self.generation, self.query_state, op, counted,
+                                   reset_cursor)
 
     @work(exclusive=True, exit_on_error=False, group="queue")
-    async def _fetch(self, query: QueueQuery, counted: list[tuple[str, View, str | None]],
-                     reset_cursor: bool) -> None:
-        backend = self.backend
-        page = await backend.list_tickets(query.view, view_arg=query.view_arg,
-                                          filters=query.filters, sort=query.sort,
-                                          after=query.after, before=query.before,
-                                          limit=PAGE_SIZE)
-        self.post_message(self.PageLoaded(query, page, reset_cursor))
+    async def _fetch(self, generation: int, query: QueueQuery, op: str,
+                     counted: list[tuple[str, View, str | None]], reset_cursor: bool) -> None:
+        backend, size, w = self.backend, self.page_size, self.window
+
+        async def page(after: str | None = None, before: str | None = None) -> Page[TicketRow]:
+            return await backend.list_tickets(query.view, view_arg=query.view_arg,
+                                              filters=query.filters, sort=query.sort,
+                                              after=after, before=before, limit=size)
+
+        cursor: str | None = None
+        if op == "reset":
+            pages = [await page()]
+        elif op == "below":
+            cursor = w.end
+            pages = [await page(after=cursor)]
+        elif op == "above":
+            cursor = w.start
+            pages = [await page(before=cursor)]
+        else:  # refresh: the same stretch again, page after page
+            cursor, count = w.plan_refresh()
+            pages = [await page(after=cursor)]
+            while len(pages) < count and pages[-1].next_cursor:
+                pages.append(await page(after=pages[-1].next_cursor))
+        self.post_message(self.PagesLoaded(generation, op, cursor, pages, reset_cursor))
+        if op in ("below", "above"):
+            return
         counts: dict[str, int] = {}
         for key, view, arg in counted:
             if view in (View.TEAM, View.CHANNEL) and arg is None:
@@ -204,17 +247,42 @@ class QueueScreen(QueueNext):
                                            filters=query.filters)
         self.post_message(self.CountsLoaded(query, counts, matching))
 
-    def on_queue_screen_page_loaded(self, message: QueueScreen.PageLoaded) -> None:
-        if message.query != self.query_state:
+    def on_queue_screen_pages_loaded(self, message: QueueScreen.PagesLoaded) -> None:
+        if message.generation != self.generation:
             return  # the answer to a question nobody is asking any more
-        self.page = message.page
+        w, op, pages = self.window, message.op, message.pages
+        if op == "reset":
+            w.reset(pages[0])
+        elif op == "refresh":
+            if not w.replace(message.cursor, pages):
+                self._want("refresh")  # the window moved meanwhile: ask again from where it is
+                return
+            if not w.rows and not w.at_top:
+                self.load(reset_cursor=True)  # everything held is gone: back to the top
+                return
+        elif message.cursor is None or not (
+                w.add_below(message.cursor, pages[0]) if op == "below"
+                else w.add_above(message.cursor, pages[0])):
+            return
+        self.page = pages[-1]
         first = not self.table.ticket_ids
-        self.table.show_rows(message.page.items, reset_cursor=message.reset_cursor)
-        if first and message.page.items:
+        self.table.show_rows(w.rows, reset_cursor=op == "reset" and message.reset_cursor)
+        if first and w.rows:
             self._presence(self.table.ticket_ids)
         empty = self.query_one("#empty", Static)
         empty.update(EMPTY_MESSAGE)
-        empty.display = not message.page.items
+        empty.display = not w.rows
+        self._render_position()
+
+    @on(TicketTable.NearEdge, "#tickets")
+    def _near_edge(self, event: TicketTable.NearEdge) -> None:
+        event.stop()
+        self._want("below" if event.edge == "end" else "above")
+
+    @on(TicketTable.Moved, "#tickets")
+    def _moved(self, event: TicketTable.Moved) -> None:
+        event.stop()
+        self._render_position()
 
     def on_queue_screen_counts_loaded(self, message: QueueScreen.CountsLoaded) -> None:
         if message.query != self.query_state:
@@ -231,8 +299,7 @@ class QueueScreen(QueueNext):
             self.query_one("#empty", Static).update("The queue could not be loaded: r retries.")
             self.query_one("#empty").display = True
         if self._pending:
-            self._pending = False
-            self.request_refresh()
+            self._start(self._pending.pop(0), False)
 
     def on_tickets_changed(self, message: TicketsChanged) -> None:
         self.request_refresh()
@@ -267,7 +334,7 @@ class QueueScreen(QueueNext):
         if view is View.TEAM and arg is None:
             self.notify("There are no teams yet.", severity="warning", markup=False)
             return
-        self._set_query(replace(self.query_state, view=view, view_arg=arg).first_page())
+        self._set_query(replace(self.query_state, view=view, view_arg=arg))
 
     def action_next_team(self) -> None:
         """Show the team view, moving to the next team if it is already shown."""
@@ -287,7 +354,7 @@ class QueueScreen(QueueNext):
     def action_cycle_sort(self) -> None:
         """Priority → age → updated → priority."""
         following = SORTS[(SORTS.index(self.query_state.sort) + 1) % len(SORTS)]
-        self._set_query(replace(self.query_state, sort=following).first_page())
+        self._set_query(replace(self.query_state, sort=following))
 
     def action_refresh(self) -> None:
         """Fetch the page and counts again now."""
@@ -295,22 +362,20 @@ class QueueScreen(QueueNext):
 
     # -- paging and moving -----------------------------------------------
     def action_next_page(self) -> None:
-        if self.page is None or not self.page.next_cursor:
-            self.notify("This is the last page.", markup=False)
-            return
-        q = self.query_state
-        self._set_query(replace(q, after=self.page.next_cursor, before=None, page_no=q.page_no + 1))
+        """A screenful down; the window fetches ahead as the cursor goes."""
+        t = self.table
+        if t.cursor_row >= t.row_count - 1 and self.window.at_bottom:
+            self.notify("This is the end of the view.", markup=False)
+        else:
+            t.action_page_down()
 
     def action_prev_page(self) -> None:
-        q = self.query_state
-        if q.page_no <= 1 or self.page is None:
-            self.notify("This is the first page.", markup=False)
-            return
-        if q.page_no == 2 or not self.page.prev_cursor:
-            self._set_query(q.first_page())
+        """A screenful up."""
+        t = self.table
+        if t.cursor_row == 0 and self.window.at_top:
+            self.notify("This is the top of the view.", markup=False)
         else:
-            self._set_query(replace(q, before=self.page.prev_cursor, after=None,
-                                    page_no=q.page_no - 1))
+            t.action_page_up()
 
     def action_cursor_down(self) -> None:
         self.table.action_cursor_down()
@@ -319,21 +384,20 @@ class QueueScreen(QueueNext):
         self.table.action_cursor_up()
 
     def action_cursor_top(self) -> None:
-        self.table.move_cursor(row=0, animate=False)
+        """The first ticket of the view (fetching it again if the window has moved on)."""
+        if self.window.at_top:
+            self.table.move_cursor(row=0)
+        else:
+            self.load(reset_cursor=True)
 
     def action_cursor_bottom(self) -> None:
-        self.table.move_cursor(row=max(self.table.row_count - 1, 0), animate=False)
+        self.table.move_cursor(row=max(self.table.row_count - 1, 0))
 
     def action_open_ticket(self) -> None:
         """Open the ticket under the cursor."""
         ticket_id = self.table.selected_id
         if ticket_id is not None:
             self.app.push_screen(TicketScreen(self.session, ticket_id))
-
-    @on(DataTable.RowSelected, "#tickets")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.action_open_ticket()
 
     # -- filter ----------------------------------------------------------
     def action_filter(self) -> None:
@@ -357,7 +421,7 @@ class QueueScreen(QueueNext):
         event.input.remove_class("-shown")
         self.table.focus()
         if text != self.query_state.text:
-            self._set_query(replace(self.query_state, text=text).first_page())
+            self._set_query(replace(self.query_state, text=text))
 
     def action_clear_filter(self) -> None:
         """Hide the filter input and drop the filter."""
@@ -366,7 +430,7 @@ class QueueScreen(QueueNext):
         box.value = ""
         self.table.focus()
         if self.query_state.text:
-            self._set_query(replace(self.query_state, text=None).first_page())
+            self._set_query(replace(self.query_state, text=None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "clear_filter":
@@ -380,11 +444,24 @@ class QueueScreen(QueueNext):
         label = next(label for _k, v, label in VIEW_KEYS if v is q.view)
         if q.view_arg:
             label = f"{label} {q.view_arg}"
-        parts = [label, f"by {q.sort.value}", f"page {q.page_no}"]
+        parts = [label, f"by {q.sort.value}"]
+        if self.is_mounted and self.table.row_count:
+            parts.append(self._position())
         if q.text:
             matching = "…" if self.matching is None else f"{self.matching:,}"
             parts.append(f"filter: {q.text} ({matching} match)")
         return " · ".join(parts)
+
+    def _position(self) -> str:
+        """"row 1,201 of 148,530": where the cursor is in the whole view."""
+        q = self.query_state
+        key = next(k for k, v, _label in VIEW_KEYS if v is q.view)
+        total = self.matching if q.text else self.counts.get(key)
+        row = self.window.offset + self.table.cursor_row + 1
+        return f"row {row:,}" + ("" if total is None else f" of {max(total, row):,}")
+
+    def _render_position(self) -> None:
+        self.query_one(StatusBar).view = self._describe()
 
     def _render_bar(self) -> None:
         q = self.query_state
@@ -404,7 +481,7 @@ class QueueScreen(QueueNext):
 
     def set_sort(self, sort: Sort) -> None:
         """Order the queue by ``sort`` (first page)."""
-        self._set_query(replace(self.query_state, sort=sort).first_page())
+        self._set_query(replace(self.query_state, sort=sort))
 
     def apply_filter(self, line: str) -> str | None:
         """Apply a filter line as ``/`` does; what was not understood, if anything."""
@@ -412,7 +489,7 @@ class QueueScreen(QueueNext):
         if text is not None and (errors := parse_filter(text).errors):
             return "; ".join(errors)
         if text != self.query_state.text:
-            self._set_query(replace(self.query_state, text=text).first_page())
+            self._set_query(replace(self.query_state, text=text))
         return None
 
     def open_ticket(self, ticket_id: int) -> None:

@@ -48,9 +48,7 @@ class QueueNext(QueuePresence):
         else:
             self.notify(f"{found.reason} — n takes it", title=f"Next: {title}", markup=False,
                         timeout=8)
-            if ticket.id in self.table.ticket_ids:
-                self.table.move_cursor(row=self.table.get_row_index(str(ticket.id)),
-                                       animate=False)
+            self.table.select(ticket.id)
 
     def open_ticket(self, ticket_id: int) -> None:
         raise NotImplementedError

@@ -100,12 +100,12 @@ def queue(app: AgentApp) -> QueueScreen:
     return screen
 
 
-def view_ids(shop: Shop, view: View, login: str = "alice") -> list[int]:
+def view_ids(shop: Shop, view: View, login: str = "alice", limit: int = 100) -> list[int]:
     """The ids of a view as the service orders them (priority sort)."""
     with shop.store.read() as session:
         agent = session.exec(select(Agent).where(Agent.login == login)).one()
         actor = Actor(login=login, role=agent.role, agent_id=agent.id)
-        return [r.id for r in queue_svc.list_tickets(session, actor, view, limit=100).items]
+        return [r.id for r in queue_svc.list_tickets(session, actor, view, limit=limit).items]
 
 
 async def queue_ready(pilot: Pilot[Any], app: AgentApp) -> QueueScreen:

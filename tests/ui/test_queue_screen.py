@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_tui.backend import Priority, Status, TicketCreate, TicketUpdate, View
 from agent_tui.local import LocalBackend
 from agent_tui.services import tickets
+from screens.queue import QueueScreen
 from screens.ticket import TicketScreen
 from tests.conftest import ADMIN
 from tests.ui.conftest import (
@@ -88,7 +89,7 @@ async def test_sort_filter_and_cursor_keys(shop: Shop) -> None:
         await pilot.press("s")  # age: oldest first
         await wait_for(pilot, lambda: screen.query_state.sort.value == "age"
                        and t.ticket_ids == shop.ticket_ids, what="sort by age")
-        await wait_for_text(pilot, app, "All open · by age · page 1")
+        await wait_for_text(pilot, app, "All open · by age · row 1 of 5")
 
         await pilot.press("slash", *"order", "enter")
         await wait_for(pilot, lambda: t.ticket_ids == [shop.ticket_ids[2]], what="filter")
@@ -99,24 +100,61 @@ async def test_sort_filter_and_cursor_keys(shop: Shop) -> None:
         assert screen.query_state.text is None
 
 
-async def test_pages_move_with_brackets(shop: Shop) -> None:
+async def test_the_window_walks_a_long_view_both_ways(shop: Shop, monkeypatch) -> None:
+    """Paging down fetches ahead and drops pages above; paging up fetches them back."""
+    monkeypatch.setattr(QueueScreen, "page_size", 20)
+    monkeypatch.setattr(QueueScreen, "max_pages", 3)
     with shop.store.write() as session:
-        for i in range(100):
+        for i in range(130):
             tickets.create(session, ADMIN, TicketCreate(
-                subject=f"Bulk question {i:03}", body="?", customer_email="bulk@example.com"))
+                subject=f"Bulk question {i:03}", body="?", customer_email="bulk@example.com",
+                priority=(Priority.LOW, Priority.NORMAL, Priority.HIGH)[i % 3]))
+    expected = view_ids(shop, View.ALL_OPEN, limit=500)
+    assert len(expected) == 135
     app = shop.app()
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=(160, 24), notifications=True) as pilot:
         screen = await queue_ready(pilot, app)
-        first = table(app).ticket_ids
-        assert len(first) == 100
+        t = table(app)
+
+        def held_is_a_slice() -> None:
+            ids, offset = t.ticket_ids, screen.window.offset
+            assert len(ids) <= 3 * 20 + 1
+            assert ids == expected[offset:offset + len(ids)], offset
+
+        async def settle() -> None:
+            await wait_for(pilot, lambda: not screen.loading, what="the window's fetches")
+
+        await settle()
+        seen = {t.selected_id}
+        for _ in range(40):
+            await pilot.press("pagedown")
+            await settle()
+            held_is_a_slice()
+            seen.add(t.selected_id)
+            if t.selected_id == expected[-1]:
+                break
+        assert t.selected_id == expected[-1] and screen.window.at_bottom
+        assert screen.window.offset > 0  # pages above were dropped on the way
+        await wait_for_text(pilot, app, "row 135 of 135")
         await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: screen.query_state.page_no == 2
-                       and screen.page is not None and len(table(app).ticket_ids) == 5,
-                       what="page 2")
-        assert not set(first) & set(table(app).ticket_ids)
-        await wait_for_text(pilot, app, "All open · by priority · page 2")
-        await pilot.press("left_square_bracket")
-        await wait_for(pilot, lambda: table(app).ticket_ids == first, what="page 1 again")
+        await wait_for_text(pilot, app, "This is the end of the view.")
+        for _ in range(40):
+            await pilot.press("left_square_bracket")
+            await settle()
+            held_is_a_slice()
+            seen.add(t.selected_id)
+            if t.selected_id == expected[0]:
+                break
+        assert t.selected_id == expected[0] and screen.window.at_top
+        assert screen.window.offset == 0
+        assert len(seen) > 10
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        await settle()
+        assert not screen.window.at_top
+        await pilot.press("g")  # the top of the view, fetched again
+        await wait_for(pilot, lambda: t.selected_id == expected[0] and screen.window.at_top,
+                       what="the top of the view")
+        await wait_for_text(pilot, app, "row 1 of 135")
 
 
 # ---------------------------------------------------------------- live
