@@ -65,6 +65,14 @@ from agent_tui.domain.views_metrics import (
     MetricGroup,
     MetricsSnapshot,
 )
+from agent_tui.domain.views_monitor import (
+    AgentBoardRow,
+    AssignResult,
+    BreachForecast,
+    HourlySeries,
+    MonitorSnapshot,
+    SlaTicket,
+)
 from agent_tui.domain.views_routing import (
     InboundResult,
     NextTicket,
@@ -93,6 +101,9 @@ __all__ = [  # noqa: RUF022 (grouped by area of the contract, not sorted)
     "BusinessHoursView", "EscalationRuleView", "SlaClock", "SlaPolicyView",
     # metrics
     "Backlog", "DurationStats", "GroupBy", "Kpis", "MetricGroup", "MetricsSnapshot",
+    # monitor
+    "AgentBoardRow", "AssignResult", "BreachForecast", "HourlySeries", "MonitorSnapshot",
+    "SlaTicket",
 ]
 
 
@@ -165,6 +176,13 @@ class Backend(Protocol):
                                group_by: GroupBy | None = None) -> MetricsSnapshot: ...
     async def record_rating(self, ticket_id: int, *, csat: int | None = None,
                             nps: int | None = None, comment: str | None = None) -> RatingView: ...
+
+    # -- monitor (supervisors and admins) --------------------------------
+    async def monitor_snapshot(self, window: str = "7d") -> MonitorSnapshot: ...
+    async def assign_many(self, ticket_ids: list[int], assignee: str | None, *,
+                          team: str | None = None,
+                          expected_versions: dict[int, int] | None = None
+                          ) -> list[AssignResult]: ...
 
     # -- events ----------------------------------------------------------
     async def last_seq(self) -> int: ...

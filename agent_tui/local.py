@@ -18,12 +18,14 @@ from agent_tui.backend import (
     AgentStatus,
     AgentView,
     ArticleView,
+    AssignResult,
     Customer360,
     CustomerView,
     EventView,
     FeedbackKind,
     GroupBy,
     MetricsSnapshot,
+    MonitorSnapshot,
     NextTicket,
     Page,
     Presence,
@@ -54,6 +56,8 @@ from agent_tui.services import (
     knowledge_feedback,
     metrics,
     metrics_facts,
+    monitor,
+    monitor_agents,
     sla_admin,
     surveys,
     tickets,
@@ -240,6 +244,22 @@ class LocalBackend:
                             nps: int | None = None, comment: str | None = None) -> RatingView:
         return await self._write(lambda s: surveys.record_rating(
             s, self.actor, ticket_id, csat=csat, nps=nps, comment=comment))
+
+    # -- monitor ---------------------------------------------------------
+    async def monitor_snapshot(self, window: str = "7d") -> MonitorSnapshot:
+        """The supervisor monitor's figures; first builds the facts of bulk-loaded tickets."""
+        require(self.actor, Role.SUPERVISOR, "the queue monitor")
+        if await self._read(metrics_facts.pending_facts):
+            await self._call(lambda: metrics_facts.build_missing(self.store.write))
+        return await self._read(lambda s: monitor.monitor_snapshot(s, self.actor, window=window))
+
+    async def assign_many(self, ticket_ids: list[int], assignee: str | None, *,
+                          team: str | None = None,
+                          expected_versions: dict[int, int] | None = None
+                          ) -> list[AssignResult]:
+        return await self._write(lambda s: monitor_agents.assign_many(
+            s, self.actor, list(ticket_ids), assignee, team=team,
+            expected_versions=expected_versions))
 
     # -- events ----------------------------------------------------------
     async def last_seq(self) -> int:
