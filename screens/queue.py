@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.widgets import Input, Static
-from textual.worker import Worker, WorkerState
 
 from agent_tui.backend import (
-    Channel,
-    Page,
     Sort,
-    TicketFilters,
-    TicketRow,
     View,
 )
-from screens import queue_window
-from screens.base import Session, TicketsChanged
 from screens.command_line import Command
 from screens.filter_syntax import parse_filter
 from screens.queue_commands import queue_commands
-from screens.queue_next import NEXT_BINDINGS, QueueNext
+from screens.queue_loading import CHANNELS, VIEW_KEYS, QueueLoading, QueueQuery
+from screens.queue_next import NEXT_BINDINGS
 from screens.ticket import TicketScreen
 from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
@@ -36,37 +29,11 @@ from widgets.view_bar import ViewBar, ViewTab
 EMPTY_MESSAGE = "No tickets in this view."
 CLOCK_SECONDS = 30  # how often "in 2h 5m" / "3m ago" cells are re-rendered
 
-#: (key, view, label) for the view bar; 7 and 8 show the team / channel chosen with 9 / 0.
-VIEW_KEYS: tuple[tuple[str, View, str], ...] = (
-    ("1", View.MY_OPEN, "Mine"),
-    ("2", View.UNASSIGNED, "Unassigned"),
-    ("3", View.ALL_OPEN, "All open"),
-    ("4", View.PENDING, "Pending"),
-    ("5", View.ON_HOLD, "On hold"),
-    ("6", View.SOLVED, "Solved"),
-    ("7", View.TEAM, "Team"),
-    ("8", View.CHANNEL, "Channel"),
-)
 SORTS: tuple[Sort, ...] = (Sort.PRIORITY, Sort.AGE, Sort.UPDATED)
-CHANNELS: tuple[Channel, ...] = tuple(Channel)
 
 VIEWS = Binding.Group("Views", compact=True)
 MOVE = Binding.Group("Move")
 QUEUE = Binding.Group("Queue")
-
-
-@dataclass(frozen=True)
-class QueueQuery:
-    """Everything that decides which rows the table shows."""
-
-    view: View = View.ALL_OPEN
-    view_arg: str | None = None
-    sort: Sort = Sort.PRIORITY
-    text: str | None = None  # the filter line: tokens and free text (screens.filter_syntax)
-
-    @property
-    def filters(self) -> TicketFilters | None:
-        return parse_filter(self.text).filters if self.text else None
 
 
 def _view_binding(key: str, view: View, label: str) -> Binding:
@@ -74,7 +41,7 @@ def _view_binding(key: str, view: View, label: str) -> Binding:
                    group=VIEWS)
 
 
-class QueueScreen(QueueNext):
+class QueueScreen(QueueLoading):
     """The first screen: pick a view, move through tickets, open one.
 
     Every read runs in one exclusive worker (a newer request cancels a stale
@@ -84,8 +51,6 @@ class QueueScreen(QueueNext):
     """
 
     CSS_PATH = "queue.tcss"
-    page_size: ClassVar[int] = queue_window.PAGE_SIZE
-    max_pages: ClassVar[int] = queue_window.MAX_PAGES
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(_view_binding(k, v, label) for k, v, label in VIEW_KEYS),
@@ -110,42 +75,6 @@ class QueueScreen(QueueNext):
         *NEXT_BINDINGS,
     ]
 
-    class PagesLoaded(Message):
-        """Pages of the queue arrived: ``op`` says where they go in the window."""
-
-        def __init__(self, generation: int, op: str, cursor: str | None,
-                     pages: list[Page[TicketRow]], reset_cursor: bool) -> None:
-            super().__init__()
-            self.generation = generation
-            self.op = op  # "reset" | "refresh" | "below" | "above"
-            self.cursor = cursor  # the window edge the pages were fetched from
-            self.pages = pages
-            self.reset_cursor = reset_cursor
-
-    class CountsLoaded(Message):
-        """The view counts arrived (after the page, so rows never wait for counting)."""
-
-        def __init__(self, query: QueueQuery, counts: dict[str, int],
-                     matching: int | None) -> None:
-            super().__init__()
-            self.query = query
-            self.counts = counts  # view key ("1".."8") -> tickets in that view
-            self.matching = matching  # tickets in this view that match the filter
-
-    def __init__(self, session: Session) -> None:
-        super().__init__(session)
-        self.query_state = QueueQuery()
-        self.window = queue_window.QueueWindow(self.page_size, self.max_pages)
-        self.page: Page[TicketRow] | None = None  # the last page fetched for this query
-        self.generation = 0  # bumped by every new query: older answers are dropped
-        self.counts: dict[str, int] = {}
-        self.matching: int | None = None
-        self._team_index = 0
-        self._channel_index = 0
-        self._worker: Worker[None] | None = None
-        self._pending: list[str] = []  # fetches asked for while one was in flight
-        self._stale = False  # a live change arrived while another screen was on top
-
     # -- layout ----------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield ViewBar(id="views")
@@ -166,162 +95,11 @@ class QueueScreen(QueueNext):
         self.load(reset_cursor=True)
         self._arm_presence()
 
-    @property
-    def table(self) -> TicketTable:
-        return self.query_one(TicketTable)
-
-    # -- loading ---------------------------------------------------------
-    def load(self, *, reset_cursor: bool) -> None:
-        """Fetch the first page of the view and the counts now (cancelling a stale fetch)."""
-        self._pending.clear()
-        self.generation += 1
-        self.page = None if reset_cursor else self.page
-        self._start("reset", reset_cursor)
-
-    @property
-    def loading(self) -> bool:
-        """A fetch is in flight or waiting its turn."""
-        return bool(self._pending) or (self._worker is not None and not self._worker.is_finished)
-
-    def request_refresh(self) -> None:
-        """Refresh for a live change: debounced, and deferred while hidden."""
-        if not self.is_active:
-            self._stale = True
-        else:
-            self._want("refresh")
-
-    def _want(self, op: str) -> None:
-        if self._worker is not None and self._worker.is_running:
-            if op not in self._pending:
-                self._pending.append(op)
-        else:
-            self._start(op, False)
-
-    def _start(self, op: str, reset_cursor: bool) -> None:
-        w = self.window
-        if op == "below" and (not w.chunks or w.at_bottom):
-            return
-        if op == "above" and (not w.chunks or w.at_top):
-            return
-        if op == "refresh" and not w.chunks:
-            op = "reset"
-        counted = [(key, view, self._view_arg(view)) for key, view, _label in VIEW_KEYS]
-        self._worker = self._fetch(self.generation, self.query_state, op, counted,
-                                   reset_cursor)
-
-    @work(exclusive=True, exit_on_error=False, group="queue")
-    async def _fetch(self, generation: int, query: QueueQuery, op: str,
-                     counted: list[tuple[str, View, str | None]], reset_cursor: bool) -> None:
-        backend, size, w = self.backend, self.page_size, self.window
-
-        async def page(after: str | None = None, before: str | None = None) -> Page[TicketRow]:
-            return await backend.list_tickets(query.view, view_arg=query.view_arg,
-                                              filters=query.filters, sort=query.sort,
-                                              after=after, before=before, limit=size)
-
-        cursor: str | None = None
-        if op == "reset":
-            pages = [await page()]
-        elif op == "below":
-            cursor = w.end
-            pages = [await page(after=cursor)]
-        elif op == "above":
-            cursor = w.start
-            pages = [await page(before=cursor)]
-        else:  # refresh: the same stretch again, page after page
-            cursor, count = w.plan_refresh()
-            pages = [await page(after=cursor)]
-            while len(pages) < count and pages[-1].next_cursor:
-                pages.append(await page(after=pages[-1].next_cursor))
-        self.post_message(self.PagesLoaded(generation, op, cursor, pages, reset_cursor))
-        if op in ("below", "above"):
-            return
-        counts: dict[str, int] = {}
-        for key, view, arg in counted:
-            if view in (View.TEAM, View.CHANNEL) and arg is None:
-                continue
-            counts[key] = await backend.count(view, view_arg=arg)
-        matching = None
-        if query.filters is not None:
-            matching = await backend.count(query.view, view_arg=query.view_arg,
-                                           filters=query.filters)
-        self.post_message(self.CountsLoaded(query, counts, matching))
-
-    def on_queue_screen_pages_loaded(self, message: QueueScreen.PagesLoaded) -> None:
-        if message.generation != self.generation:
-            return  # the answer to a question nobody is asking any more
-        w, op, pages = self.window, message.op, message.pages
-        if op == "reset":
-            w.reset(pages[0])
-        elif op == "refresh":
-            if not w.replace(message.cursor, pages):
-                self._want("refresh")  # the window moved meanwhile: ask again from where it is
-                return
-            if not w.rows and not w.at_top:
-                self.load(reset_cursor=True)  # everything held is gone: back to the top
-                return
-        elif message.cursor is None or not (
-                w.add_below(message.cursor, pages[0]) if op == "below"
-                else w.add_above(message.cursor, pages[0])):
-            return
-        self.page = pages[-1]
-        first = not self.table.ticket_ids
-        self.table.show_rows(w.rows, reset_cursor=op == "reset" and message.reset_cursor)
-        if first and w.rows:
-            self._presence(self.table.ticket_ids)
-        empty = self.query_one("#empty", Static)
-        empty.update(EMPTY_MESSAGE)
-        empty.display = not w.rows
-        self._render_position()
-
-    @on(TicketTable.NearEdge, "#tickets")
-    def _near_edge(self, event: TicketTable.NearEdge) -> None:
-        event.stop()
-        self._want("below" if event.edge == "end" else "above")
-
-    @on(TicketTable.Moved, "#tickets")
-    def _moved(self, event: TicketTable.Moved) -> None:
-        event.stop()
-        self._render_position()
-
-    def on_queue_screen_counts_loaded(self, message: QueueScreen.CountsLoaded) -> None:
-        if message.query != self.query_state:
-            return
-        self.counts = message.counts
-        self.matching = message.matching
-        self._render_bar()
-
-    @on(Worker.StateChanged)
-    def _fetch_finished(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self._worker or not event.worker.is_finished:
-            return
-        if event.state is WorkerState.ERROR and self.page is None:
-            self.query_one("#empty", Static).update("The queue could not be loaded: r retries.")
-            self.query_one("#empty").display = True
-        if self._pending:
-            self._start(self._pending.pop(0), False)
-
-    def on_tickets_changed(self, message: TicketsChanged) -> None:
-        self.request_refresh()
-
-    def on_screen_resume(self) -> None:
-        if self._stale:
-            self._stale = False
-            self.request_refresh()
-
     def _tick(self) -> None:
         if self.is_active:
             self.table.refresh_times()
 
     # -- views -----------------------------------------------------------
-    def _view_arg(self, view: View) -> str | None:
-        if view is View.TEAM:
-            teams = self.session.teams
-            return teams[self._team_index % len(teams)].name if teams else None
-        if view is View.CHANNEL:
-            return CHANNELS[self._channel_index % len(CHANNELS)].value
-        return None
-
     def _set_query(self, query: QueueQuery) -> None:
         self.query_state = query
         self._render_bar()

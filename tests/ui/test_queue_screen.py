@@ -122,7 +122,7 @@ async def test_the_window_walks_a_long_view_both_ways(shop: Shop, monkeypatch) -
             assert ids == expected[offset:offset + len(ids)], offset
 
         async def settle() -> None:
-            await wait_for(pilot, lambda: not screen.loading, what="the window's fetches")
+            await wait_for(pilot, lambda: not screen.fetching, what="the window's fetches")
 
         await settle()
         seen = {t.selected_id}
