@@ -11,14 +11,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from agent_tui.backend import (
-    Sort,
-    View,
-)
+from agent_tui.backend import Sort, View
 from screens.command_line import Command
 from screens.filter_syntax import parse_filter
 from screens.queue_commands import queue_commands
-from screens.queue_loading import CHANNELS, VIEW_KEYS, QueueLoading, QueueQuery
+from screens.queue_loading import CHANNELS, EMPTY_MESSAGE, VIEW_KEYS, QueueLoading, QueueQuery
 from screens.queue_next import NEXT_BINDINGS
 from screens.ticket import TicketScreen
 from widgets.key_bar import KeyBar
@@ -26,7 +23,6 @@ from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
 from widgets.view_bar import ViewBar, ViewTab
 
-EMPTY_MESSAGE = "No tickets in this view."
 CLOCK_SECONDS = 30  # how often "in 2h 5m" / "3m ago" cells are re-rendered
 
 SORTS: tuple[Sort, ...] = (Sort.PRIORITY, Sort.AGE, Sort.UPDATED)
