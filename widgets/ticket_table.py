@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -127,6 +128,7 @@ class TicketTable(Widget, can_focus=True):
         self._strips: dict[int, tuple[TicketRow, str, Strip]] = {}
         self._layout: tuple[int, list[int]] = (0, [])
         self._styles: tuple[Style, Style, Style] | None = None
+        self._palette: tuple[str, str] | None = None  # error, warning: per theme
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
@@ -222,6 +224,7 @@ class TicketTable(Widget, can_focus=True):
         self.refresh()
 
     def _restyle(self) -> None:
+        self._palette = None
         self._strips.clear()
         self.refresh()
 
@@ -301,14 +304,22 @@ class TicketTable(Widget, can_focus=True):
         return self._layout[1]
 
     def _line(self, cells: Sequence[Text], width: int) -> Strip:
+        # Each cell is one plain string in one style (see _cell), so it becomes one
+        # Segment cut or padded to its column: no Text copies, no wrapping.
         segments: list[Segment] = []
-        console = self.app.console
-        for cell, cell_width in zip(cells, self._widths(width), strict=True):
-            text = cell.copy()
-            text.truncate(cell_width, overflow="ellipsis", pad=True)
-            text.pad_left(GAP)
-            segments.extend(text.render(console))
-        return Strip(segments).crop_extend(0, width, None)
+        widths = self._widths(width)
+        for cell, cell_width in zip(cells, widths, strict=True):
+            plain = cell.plain
+            length = len(plain) if plain.isascii() else cell_len(plain)
+            if length > cell_width:
+                plain = set_cell_size(plain, cell_width - 1) + "…"
+            elif length < cell_width:
+                plain += " " * (cell_width - length)
+            style = cell.style
+            segments.append(Segment(" " * GAP + plain,
+                                    Style.parse(style) if isinstance(style, str) else style))
+        strip = Strip(segments, sum(widths) + GAP * len(widths))
+        return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         base = self.rich_style
@@ -345,8 +356,10 @@ class TicketTable(Widget, can_focus=True):
 
     def _cells(self, row: TicketRow) -> dict[str, Text]:
         now = self._now
-        error = theme_color(self.app, "text-error", "red")
-        warning = theme_color(self.app, "text-warning", "yellow")
+        if self._palette is None:
+            self._palette = (theme_color(self.app, "text-error", "red"),
+                             theme_color(self.app, "text-warning", "yellow"))
+        error, warning = self._palette
         muted = "dim"
         priority_style = {Priority.URGENT: f"bold {error}", Priority.HIGH: f"bold {warning}",
                           Priority.LOW: muted}.get(row.priority, "")
