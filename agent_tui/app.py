@@ -38,6 +38,7 @@ from agent_tui.keymap import load_keymap
 from screens.base import BackendScreen, Session, TicketsChanged, describe_error
 from screens.command_line import Command, CommandLineScreen, run_line, split_line
 from screens.help import HelpScreen
+from screens.monitor import MonitorScreen, refused
 from screens.queue import QueueScreen
 
 EXIT_OK = 0
@@ -76,6 +77,7 @@ class AgentApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", group=APP, priority=True),
         Binding("colon", "command_line", "Command", id="app.command_line", group=APP,
                 key_display=":"),
+        Binding("M", "monitor", "Monitor", id="app.monitor", group=APP, show=False),
     ]
 
     connection: reactive[str] = reactive("connecting")
@@ -106,8 +108,11 @@ class AgentApp(App[None]):
 
     def __init__(self, backend: Backend, location: str, *, theme: str = DARK_THEME,
                  keymap: dict[str, str] | None = None,
-                 keymap_problems: list[str] | None = None) -> None:
+                 keymap_problems: list[str] | None = None, start: str = "queue",
+                 read_only: bool = False) -> None:
         super().__init__()
+        self._start = start  # "queue", or "monitor" (agent-tui monitor)
+        self._read_only = read_only
         self._user_keymap = dict(keymap or {})
         self._keymap_problems = list(keymap_problems or [])
         self.backend = backend
@@ -136,7 +141,13 @@ class AgentApp(App[None]):
     def on_agent_app_signed_in(self, message: AgentApp.SignedIn) -> None:
         self.session = Session(backend=self.backend, me=message.me, location=self.location,
                                teams=message.teams)
-        self.push_screen(QueueScreen(self.session))
+        reason = refused(message.me.role) if self._start == "monitor" else None
+        if self._start == "monitor" and reason is None:
+            self.push_screen(MonitorScreen(self.session, read_only=self._read_only))
+        else:
+            self.push_screen(QueueScreen(self.session))
+            if reason:
+                self.notify(reason, title="Monitor", severity="error", markup=False, timeout=10)
         self._follow()
 
     # -- live feed -------------------------------------------------------
@@ -191,6 +202,19 @@ class AgentApp(App[None]):
         """Switch between the dark and the light theme."""
         self.theme = LIGHT_THEME if self.theme == DARK_THEME else DARK_THEME
 
+    def action_monitor(self) -> None:
+        """Open the live queue monitor (supervisors and admins)."""
+        if self.session is None:
+            return
+        reason = refused(self.session.me.role)
+        if reason:
+            self.notify(reason, title="Monitor", severity="warning", markup=False)
+        elif any(isinstance(s, MonitorScreen) for s in self.screen_stack):
+            self.notify("The monitor is already open: escape goes back to it.", markup=False)
+        else:
+            self.push_screen(MonitorScreen(self.session, read_only=self._read_only,
+                                           can_leave=True))
+
     def action_command_line(self) -> None:
         """Type a command (``:status pending``, ``:view unassigned``)."""
         screen = self.screen
@@ -220,7 +244,12 @@ class AgentApp(App[None]):
             self.action_help()
             return None
 
+        def monitor(args: list[str]) -> str | None:
+            self.action_monitor()
+            return None
+
         return {"theme": Command(theme, "theme", "dark ↔ light"),
+                "monitor": Command(monitor, "monitor", "the live queue monitor (supervisors)"),
                 "quit": Command(quit_, "quit", "leave the app"),
                 "help": Command(help_, "help", "the keys of this screen")}
 
@@ -236,6 +265,9 @@ class AgentApp(App[None]):
         if isinstance(screen, BackendScreen):
             yield from screen.palette_commands()
         yield SystemCommand("app: help", "Show the keys of this screen", self.action_help)
+        if self.session is not None and refused(self.session.me.role) is None:
+            yield SystemCommand("app: queue monitor", "Backlog, SLA, agents and KPIs, live",
+                                self.action_monitor)
         yield SystemCommand("app: toggle theme", "Switch between dark and light",
                             self.action_toggle_theme)
         yield SystemCommand("app: choose theme", "Pick any installed theme",
@@ -257,14 +289,15 @@ def binding_ids() -> set[str]:
     from widgets.suggestions import SuggestionPanel
     from widgets.ticket_table import TicketTable
 
-    owners: list[type[Any]] = [AgentApp, QueueScreen, TicketScreen, CustomerScreen,
+    owners: list[type[Any]] = [AgentApp, QueueScreen, MonitorScreen, TicketScreen, CustomerScreen,
                                RevealScreen, ChoiceScreen, TextScreen, CommandLineScreen,
                                Composer, SuggestionPanel, TicketTable, HelpScreen]
     return {b.id for owner in owners for b in owner.BINDINGS
             if isinstance(b, Binding) and b.id}
 
 
-def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME) -> int:
+def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME, start: str = "queue",
+           read_only: bool = False) -> int:
     """Open the local store at ``db_url``, sign in as ``login``, run the app.
 
     ``login`` defaults to the store's default agent. Returns an exit code:
@@ -315,7 +348,7 @@ def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME) -> int:
         backend = LocalBackend(store, login.strip().lower())
         keymap = load_keymap(load_settings().keymap_file, binding_ids())
         app = AgentApp(backend, shown, theme=theme, keymap=keymap.keys,
-                       keymap_problems=keymap.problems)
+                       keymap_problems=keymap.problems, start=start, read_only=read_only)
         app.run()
         return app.return_code or EXIT_OK
     except BackendError as exc:
