@@ -11,6 +11,7 @@ import typer
 from agent_tui.cli import backup, io, people, privacy, setup
 from agent_tui.cli import inbound as inbound_cli
 from agent_tui.cli import kb as kb_cli
+from agent_tui.cli import monitor as monitor_cli
 from agent_tui.cli import report as report_cli
 from agent_tui.cli import route as route_cli
 from agent_tui.cli import sla as sla_cli
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 
 for module in (setup, people, io, backup, privacy, kb_cli, route_cli, inbound_cli,
-               sla_cli, report_cli):
+               sla_cli, report_cli, monitor_cli):
     module.register(app)
 
 

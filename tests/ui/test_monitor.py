@@ -300,3 +300,28 @@ async def test_screen_snapshot_at_a_fixed_size(clocks: Shop) -> None:
         SNAPSHOT.parent.mkdir(exist_ok=True)
         SNAPSHOT.write_text(text + "\n", encoding="utf-8")
     assert text + "\n" == SNAPSHOT.read_text(encoding="utf-8")
+
+
+def test_cli_refuses_agents_and_missing_stores(shop: Shop, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``agent-tui monitor`` checks the role before it opens anything; a supervisor launches."""
+    from typer.testing import CliRunner
+
+    from agent_tui.cli import app as cli
+
+    refused_run = CliRunner().invoke(cli, ["monitor", "--db", shop.url, "--as", "alice"])
+    assert refused_run.exit_code == 1
+    assert "for supervisors and admins; alice is agent" in refused_run.output
+    missing = CliRunner().invoke(cli, ["monitor", "--db", f"sqlite:///{tmp_path / 'no.db'}"])
+    assert missing.exit_code == 3 and "no Agent TUI store" in missing.output
+    launched: dict[str, object] = {}
+
+    def fake_launch(**kwargs: object) -> int:  # the real app is driven by the tests above
+        launched.update(kwargs)
+        return 0
+
+    monkeypatch.setattr("agent_tui.app.launch", fake_launch)
+    ok = CliRunner().invoke(cli, ["monitor", "--db", shop.url, "--as", "sam", "--read-only"])
+    assert ok.exit_code == 0, ok.output
+    assert launched == {"db_url": shop.url, "login": "sam", "start": "monitor",
+                        "read_only": True}
