@@ -47,6 +47,7 @@ from widgets.status_bar import StatusBar
 TICK = 0.5  # seconds between looks at the event log
 STALE_AFTER = 15.0  # full refresh at least this often: SLA clocks move with time
 ERROR_BACKOFF = 3.0
+COUNTDOWN_EVERY = 5.0  # seconds between countdown repaints (they show whole minutes)
 WINDOWS = ("7d", "30d", "1d", "24h")
 UNASSIGN = "-"
 
@@ -171,7 +172,7 @@ class MonitorScreen(BackendScreen):
             self._arm(ERROR_BACKOFF)
             return
         now = time.monotonic()
-        if self.snapshot is not None and now - self._countdown_at >= 1.0:
+        if self.snapshot is not None and now - self._countdown_at >= COUNTDOWN_EVERY:
             self._countdown_at = now
             self.sla.tick(self._now())
         self._arm(TICK)
@@ -274,7 +275,7 @@ class MonitorScreen(BackendScreen):
 
     def action_toggle_select(self) -> None:
         """Mark or unmark the ticket under the cursor for a bulk action."""
-        if self.sla.toggle(self._now()) is not None:
+        if self.sla.toggle() is not None:
             self.sla.action_cursor_down()
         self._render_bar()
 
@@ -285,7 +286,7 @@ class MonitorScreen(BackendScreen):
                 self.dismiss()
             return
         self.sla.selected.clear()
-        self.sla.tick(self._now())
+        self.sla.mark()
         self._render_bar()
 
     def _picked(self) -> list[SlaTicket] | None:

@@ -25,9 +25,15 @@ CellRow = tuple[Text, ...]
 
 
 def countdown(due_at: datetime, now: datetime) -> str:
-    """``in 4m`` while the clock runs, ``12m late`` once it has run out."""
+    """``in 4m`` while the clock runs, ``12m late`` once it has run out.
+
+    Whole minutes (``<1m`` under one): a cell then changes at most once a
+    minute, so the countdowns cost one repaint every few seconds, not one
+    per second per row.
+    """
     seconds = (due_at - now).total_seconds()
-    return f"in {span(seconds)}" if seconds >= 0 else f"{span(seconds)} late"
+    text = "<1m" if abs(seconds) < 60 else span(seconds)
+    return f"in {text}" if seconds >= 0 else f"{text} late"
 
 
 class KeyedTable(DataTable[Text]):
@@ -110,16 +116,29 @@ class SlaTable(KeyedTable):
         self.set_rows([(str(t.id), self._cells(t, now)) for t in tickets])
 
     def tick(self, now: datetime) -> None:
-        """Re-render the countdowns only."""
-        self.set_rows([(str(t.id), self._cells(t, now)) for t in self.tickets.values()])
+        """Re-render the countdowns that changed (once a second: cheap, no fetch)."""
+        error = theme_color(self.app, "text-error", "red")
+        warning = theme_color(self.app, "text-warning", "yellow")
+        with self.app.batch_update():
+            for t in self.tickets.values():
+                cell = Text(countdown(t.due_at, now), style=error if t.due_at < now else warning)
+                if self.get_cell(str(t.id), "clock") != cell:
+                    self.update_cell(str(t.id), "clock", cell)
 
-    def toggle(self, now: datetime) -> int | None:
+    def mark(self) -> None:
+        """Re-render the selection marks."""
+        for t in self.tickets.values():
+            cell = Text(SELECTED_MARK if t.id in self.selected else " ")
+            if self.get_cell(str(t.id), "sel") != cell:
+                self.update_cell(str(t.id), "sel", cell)
+
+    def toggle(self) -> int | None:
         """Select or unselect the ticket under the cursor; its id."""
         ticket = self.cursor_ticket
         if ticket is None:
             return None
         self.selected ^= {ticket.id}
-        self.tick(now)
+        self.mark()
         return ticket.id
 
 
