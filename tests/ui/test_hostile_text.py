@@ -123,3 +123,31 @@ async def test_hostile_text_everywhere_is_shown_inert(shop: Shop) -> None:
         if visible:
             await wait_for_text(pilot, app, visible)
         assert app.is_running  # [@click=app.quit] did not quit anything
+
+
+async def test_hostile_text_in_the_monitor_is_shown_inert(shop: Shop) -> None:
+    """The monitor shows subjects in its SLA list and on the agent board."""
+    from datetime import timedelta
+
+    from screens.monitor import MonitorScreen
+
+    ids = poison(shop)
+    with shop.store.write() as s:
+        for n, tid in enumerate(ids):  # half at risk, half breached; all on someone's desk
+            s.connection().execute(sa.text(
+                "UPDATE ticket SET sla_due_at = :due, sla_at_risk = :risk, assignee_id = "
+                "(SELECT id FROM agent WHERE login = :who) WHERE id = :t"),
+                {"due": (datetime.now(UTC) + timedelta(minutes=5 if n % 2 else -5))
+                 .replace(tzinfo=None), "risk": n % 2, "who": ("alice", "bob")[n % 2], "t": tid})
+    app = shop.app("sam")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await queue_ready(pilot, app)
+        await pilot.press("M")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen)
+                       and app.screen.refreshes >= 1, what="the monitor")
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen) and screen.snapshot is not None
+        assert {t.id for t in [*screen.snapshot.at_risk, *screen.snapshot.breached]} == set(ids)
+        assert_clean(app, "monitor")
+        assert app.is_running
