@@ -325,3 +325,22 @@ def test_cli_refuses_agents_and_missing_stores(shop: Shop, tmp_path: Path,
     assert ok.exit_code == 0, ok.output
     assert launched == {"db_url": shop.url, "login": "sam", "start": "monitor",
                         "read_only": True}
+
+
+async def test_idle_means_no_refetch_and_w_changes_the_kpi_window(clocks: Shop) -> None:
+    app = monitor_app(clocks)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await monitor_ready(pilot, app)
+        seen = screen.refreshes
+        await pilot.pause(1.6)  # three looks at the event log, nothing changed
+        assert screen.refreshes == seen
+        await pilot.press("w")
+        await wait_for(pilot, lambda: screen.snapshot is not None
+                       and screen.snapshot.window == "30d", what="the 30d window")
+        await wait_for_text(pilot, app, "KPIs 30d", "30d")
+        await pilot.press("question_mark")
+        text = await wait_for_text(pilot, app, "Keys: monitor")
+        for words in ("Pause", "To agent", "To team", "Priority", "monitor.assign"):
+            assert words in text, words
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the monitor")
