@@ -121,6 +121,9 @@ class ForecastPanel(Static):
                     + "/+".join(f"{f.from_arrivals:,}" for f in fc) + ")", style="dim")
         text.append(f"\n         arrivals {snap.arrivals_per_hour:.0f}/h   "
                     f"handled {snap.handled_per_hour:.0f}/h (last hour)")
+        first = fc[-1].ticket_ids[:4] if fc else []
+        if first:
+            text.append("   late first: " + " ".join(f"#{t}" for t in first), style="bold")
         self.update(text)
 
 
