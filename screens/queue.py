@@ -171,7 +171,7 @@ class QueueScreen(QueueLoading):
         """Open the ticket under the cursor."""
         ticket_id = self.table.selected_id
         if ticket_id is not None:
-            self.app.push_screen(TicketScreen(self.session, ticket_id))
+            self.open_ticket(ticket_id)
 
     # -- filter ----------------------------------------------------------
     def action_filter(self) -> None:
@@ -268,7 +268,9 @@ class QueueScreen(QueueLoading):
 
     def open_ticket(self, ticket_id: int) -> None:
         """Open ticket ``ticket_id``, shown in the queue or not."""
-        self.app.push_screen(TicketScreen(self.session, ticket_id))
+        row = self.table.ticket(ticket_id)
+        self.app.push_screen(TicketScreen(self.session, ticket_id,
+                                          customer_id=row.customer_id if row else None))
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("queue: refresh", "Fetch this page and the counts again",

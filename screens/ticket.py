@@ -21,7 +21,7 @@ from agent_tui.backend import (
     PresenceState,
     TicketDetail,
 )
-from screens.base import Session, TicketsChanged
+from screens.base import Session, TicketsChanged, describe_error
 from screens.changes import describe_changes
 from screens.command_line import Command
 from screens.customer import CustomerScreen
@@ -29,6 +29,7 @@ from screens.reveal import RevealScreen
 from screens.ticket_commands import ticket_commands
 from screens.ticket_fields import FIELD_BINDINGS
 from screens.ticket_knowledge import TicketKnowledge
+from screens.ticket_open import Opening, fetch_opening
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
 from widgets.key_bar import KeyBar
@@ -90,6 +91,13 @@ class TicketScreen(TicketKnowledge):
             self.done = done
             self.sent = sent  # the composer's draft went out with this change
 
+    class Opened(Message):
+        """The ticket with its 360 and suggestions, fetched together (screens.ticket_open)."""
+
+        def __init__(self, opening: Opening) -> None:
+            super().__init__()
+            self.opening = opening
+
     class CustomerLoaded(Message):
         """The 360 of the ticket's customer."""
 
@@ -112,9 +120,11 @@ class TicketScreen(TicketKnowledge):
             self.reason = reason
             self.fresh = fresh
 
-    def __init__(self, session: Session, ticket_id: int) -> None:
+    def __init__(self, session: Session, ticket_id: int, *,
+                 customer_id: int | None = None) -> None:
         super().__init__(session)
         self.ticket_id = ticket_id
+        self.customer_hint = customer_id  # from the queue row: the 360 need not wait
         self.ticket: TicketDetail | None = None
         self._presence_timer: Timer | None = None
 
@@ -140,10 +150,15 @@ class TicketScreen(TicketKnowledge):
         if self.query_one(Composer).draft.text.strip():
             # An unsent draft from an earlier visit: show it where it was left.
             self.query_one(Composer).open(self.query_one(Composer).draft.mode)
-        self._load()
+        self._open()
         self._presence_tick()
 
     # -- workers ---------------------------------------------------------
+    @work(exclusive=True, exit_on_error=False, group="ticket")
+    async def _open(self) -> None:
+        self.post_message(self.Opened(
+            await fetch_opening(self.backend, self.ticket_id, self.customer_hint)))
+
     @work(exclusive=True, exit_on_error=False, group="ticket")
     async def _load(self) -> None:
         self.post_message(self.Loaded(await self.backend.get_ticket(self.ticket_id)))
@@ -206,6 +221,26 @@ class TicketScreen(TicketKnowledge):
         self.post_message(self.Loaded(ticket, done=f"{label} on #{ticket.id}", sent=True))
 
     # -- handlers --------------------------------------------------------
+    async def on_ticket_screen_opened(self, message: TicketScreen.Opened) -> None:
+        await self._show_opening(message.opening)
+
+    async def _show_opening(self, opening: Opening) -> None:
+        with self.app.batch_update():
+            self.ticket = opening.ticket
+            self.query_one(TicketHeader).show(opening.ticket)
+            await self.query_one(Thread).show(opening.ticket.messages)
+            if isinstance(opening.customer, BaseException):
+                self.query_one(CustomerPanel).show_error(
+                    f"The customer could not be loaded ({describe_error(opening.customer)}):"
+                    " R reloads.")
+            else:
+                self.query_one(CustomerPanel).show(opening.customer,
+                                                   current_ticket=self.ticket_id)
+            if isinstance(opening.found, BaseException):
+                self._suggest("")  # one more try on its own; its failure is then reported
+            else:
+                self.query_one(SuggestionPanel).show(opening.found, query="")
+
     async def on_ticket_screen_loaded(self, message: TicketScreen.Loaded) -> None:
         first = self.ticket is None
         grew = not first and self.ticket is not None and (

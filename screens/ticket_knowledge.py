@@ -7,10 +7,9 @@ from textual.message import Message
 
 from agent_tui.backend import ArticleView, FeedbackKind, Suggestion
 from screens.ticket_fields import TicketFields
+from screens.ticket_open import SUGGESTIONS
 from widgets.composer import Composer
 from widgets.suggestions import SuggestionPanel
-
-SUGGESTIONS = 6
 
 
 class TicketKnowledge(TicketFields):

@@ -47,8 +47,10 @@ class TicketHeader(Widget):
 
     def set_presence(self, others: list[Presence]) -> None:
         """Who else has this ticket open, and whether they are writing on it."""
-        self._others = sorted(others, key=lambda p: p.agent)
-        self.refresh(layout=True)
+        others = sorted(others, key=lambda p: p.agent)
+        if others != self._others:  # a beat that changes nothing repaints nothing
+            self._others = others
+            self.refresh(layout=True)
 
     def render(self) -> Text:
         ticket = self._ticket
