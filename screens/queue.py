@@ -270,7 +270,18 @@ class QueueScreen(QueueLoading):
         """Open ticket ``ticket_id``, shown in the queue or not."""
         row = self.table.ticket(ticket_id)
         self.app.push_screen(TicketScreen(self.session, ticket_id,
-                                          customer_id=row.customer_id if row else None))
+                                          customer_id=row.customer_id if row else None,
+                                          neighbour=self._neighbour))
+
+    def _neighbour(self, ticket_id: int, step: int) -> tuple[int, int] | None:
+        """The ticket ``step`` rows from ``ticket_id``; the cursor follows the workspace."""
+        t = self.table
+        other = t.neighbour(ticket_id, step)
+        row = t.ticket(other) if other is not None else None
+        if row is None:
+            return None
+        t.select(row.id)
+        return row.id, row.customer_id
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("queue: refresh", "Fetch this page and the counts again",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import work
@@ -43,6 +43,10 @@ from widgets.ticket_header import TicketHeader
 PRESENCE_BEAT = 10.0
 
 NAV = Binding.Group("Move")
+
+#: Given a ticket id and a step (1 next, -1 previous), the neighbouring ticket's id and
+#: customer id in the list the ticket was opened from, or None at its end.
+Neighbour = Callable[[int, int], "tuple[int, int] | None"]
 ACT = Binding.Group("Ticket")
 CUST = Binding.Group("Customer")
 
@@ -72,6 +76,10 @@ class TicketScreen(TicketKnowledge):
         Binding("escape", "back", "Back", id="ticket.back", group=NAV),
         Binding("j", "scroll_down", "Scroll down", id="ticket.scroll_down", group=NAV),
         Binding("k", "focus_knowledge", "Knowledge", id="ticket.knowledge", group=NAV),
+        Binding("right_square_bracket", "step(1)", "Next ticket", id="ticket.next", group=NAV,
+                key_display="]"),
+        Binding("left_square_bracket", "step(-1)", "Previous ticket", id="ticket.previous",
+                group=NAV, key_display="["),
         Binding("r", "compose('reply')", "Reply", id="ticket.reply", group=ACT),
         Binding("n", "compose('note')", "Note", id="ticket.note", group=ACT),
         Binding("R", "reload", "Reload", id="ticket.reload", group=ACT),
@@ -121,10 +129,11 @@ class TicketScreen(TicketKnowledge):
             self.fresh = fresh
 
     def __init__(self, session: Session, ticket_id: int, *,
-                 customer_id: int | None = None) -> None:
+                 customer_id: int | None = None, neighbour: Neighbour | None = None) -> None:
         super().__init__(session)
         self.ticket_id = ticket_id
         self.customer_hint = customer_id  # from the queue row: the 360 need not wait
+        self.neighbour = neighbour  # the queue's next/previous row, when opened from it
         self.ticket: TicketDetail | None = None
         self._presence_timer: Timer | None = None
 
@@ -316,6 +325,24 @@ class TicketScreen(TicketKnowledge):
         self.app.run_worker(backend.set_presence(None, None), exit_on_error=False,
                             group="presence-leave")
         self.dismiss()
+
+    def action_step(self, step: int) -> None:
+        """The next (1) or previous (-1) ticket of the queue, without going back to it.
+
+        The draft of this ticket stays in the session: coming back finds it.
+        """
+        target = self.neighbour(self.ticket_id, step) if self.neighbour else None
+        if target is None:
+            where = "next" if step > 0 else "previous"
+            self.notify(f"No {where} ticket in the queue here." if self.neighbour
+                        else "Open a ticket from the queue to move between tickets.",
+                        markup=False)
+            return
+        if self._presence_timer is not None:
+            self._presence_timer.stop()
+        ticket_id, customer_id = target
+        self.app.switch_screen(TicketScreen(self.session, ticket_id, customer_id=customer_id,
+                                            neighbour=self.neighbour))
 
     def action_scroll_down(self) -> None:
         self.query_one(Thread).scroll_down(animate=False)

@@ -91,3 +91,34 @@ async def test_conflicting_status_change_names_who_changed_it(shop: Shop) -> Non
         await pilot.press("S")
         await wait_for(pilot, lambda: screen.ticket is not None
                        and screen.ticket.status is Status.OPEN, what="status open")
+
+
+async def test_brackets_move_between_tickets_and_keep_each_draft(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await queue_ready(pilot, app)
+        order = table(app).ticket_ids
+        await pilot.press("enter")
+
+        def showing(ticket_id: int) -> bool:
+            screen = app.screen
+            return (isinstance(screen, TicketScreen) and screen.ticket is not None
+                    and screen.ticket.id == ticket_id)
+
+        await wait_for(pilot, lambda: showing(order[0]), what="the first ticket")
+        await pilot.press("r", *"half a reply")
+        app.screen.query_one(Thread).focus()  # out of the composer; the draft stays
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: showing(order[1]), what="the next ticket")
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: showing(order[2]), what="the one after")
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await wait_for(pilot, lambda: showing(order[0]), what="back to the first")
+        await wait_for_text(pilot, app, "half a reply")  # the draft waited for me
+        app.screen.query_one(Thread).focus()
+        await pilot.press("left_square_bracket")
+        await wait_for_text(pilot, app, "No previous ticket in the queue here.")
+        app.screen.query_one(Thread).focus()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
+        assert table(app).selected_id == order[0]  # the queue's cursor followed
