@@ -1,4 +1,8 @@
-"""RemoteBackend: the Backend contract over HTTP and SSE (the team-mode issue).
+"""RemoteBackend: the Backend contract over HTTP and SSE (team mode).
 
 Imports only ``agent_tui.backend``; no Textual.
 """
+
+from backend_client.remote import RemoteBackend
+
+__all__ = ["RemoteBackend"]

@@ -1,9 +1,9 @@
 """Backends for the contract suite.
 
 The suite talks only to the ``Backend`` protocol. ``backend_for(login)``
-gives a backend signed in as one of the seeded agents; today that is a
-LocalBackend over SQLite and over PostgreSQL. The team-mode issue adds a
-RemoteBackend against a real server here, and the tests run unchanged.
+gives a backend signed in as one of the seeded agents: a LocalBackend over
+SQLite and over PostgreSQL, and a RemoteBackend talking HTTP to a real
+uvicorn server on 127.0.0.1 over the same store; the tests run unchanged.
 """
 
 from __future__ import annotations
@@ -19,15 +19,29 @@ from tests.conftest import World
 BackendFor = Callable[[str], Backend]
 
 
-@pytest.fixture
-async def backend_for(world: World) -> AsyncIterator[BackendFor]:
+@pytest.fixture(params=["local", "remote"])
+async def backend_for(request: pytest.FixtureRequest, world: World
+                      ) -> AsyncIterator[BackendFor]:
     opened: list[Backend] = []
+    server = None
+    if request.param == "remote":
+        from backend_client import RemoteBackend
+        from tests.server.serving import ThreadServer, make_tokens
+
+        secrets = make_tokens(world.store, world.logins)
+        server = ThreadServer(world.store.url).start()
 
     def make(login: str) -> Backend:
-        backend = LocalBackend(world.store, login, poll_interval=0.05)
+        backend: Backend
+        if server is not None:
+            backend = RemoteBackend(server.url, secrets[login])
+        else:
+            backend = LocalBackend(world.store, login, poll_interval=0.05)
         opened.append(backend)
         return backend
 
     yield make
     for backend in opened:
         await backend.close()
+    if server is not None:
+        server.stop()

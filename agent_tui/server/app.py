@@ -1,0 +1,123 @@
+"""The FastAPI app factory: the Backend contract as ``/api/v1`` over one store.
+
+``create_app(store_url)`` is what ``agent-tui serve`` runs under uvicorn and
+what the tests start on 127.0.0.1. Each request runs on the LocalBackend of
+the agent its bearer token belongs to (source ``api``), so the services'
+permission checks and event rows are the same as in the terminal app.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from agent_tui import __version__
+from agent_tui.domain.errors import BackendError
+from agent_tui.server import routes_more, routes_queue, routes_tickets
+from agent_tui.server.auth import Authenticator, RateLimited, Unauthorized
+from agent_tui.server.hub import EventHub
+from agent_tui.server.limits import MAX_BODY, BodyLimit, RateLimiter, StreamCap
+from agent_tui.services.sla_sweeper import SlaSweeper
+from agent_tui.store import open_store
+from agent_tui.store.migrate import current_revision, head_revision
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Limits and timings of one server process."""
+
+    body_limit: int = MAX_BODY
+    rate: float = 50.0  # requests per second per token, sustained
+    burst: int = 200
+    sse_per_user: int = 4
+    poll_interval: float = 0.1  # how often the event log is tailed for SSE
+    sla_sweep_interval: float | None = 30.0
+    keepalive: float = 15.0
+
+
+class StoreNotReady(RuntimeError):
+    """The database has no schema, or an older one: ``agent-tui init`` first."""
+
+
+def _error(exc: BackendError) -> JSONResponse:
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"retry-after": str(max(1, round(exc.retry_after)))}
+    if isinstance(exc, Unauthorized):
+        headers = {"www-authenticate": "Bearer"}
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+
+def _validation(exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "invalid"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    field = ".".join(loc) or str((first.get("loc") or ("request",))[0])
+    message = str(first.get("msg", "invalid"))
+    return JSONResponse({"error": "Invalid", "message": f"{field}: {message}", "field": field},
+                        status_code=422)
+
+
+def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAPI:
+    """The API over the store at ``store_url`` (opened when the app starts)."""
+    cfg = settings or ServerSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(store_url)
+        revision = current_revision(store)
+        if revision != head_revision():
+            store.dispose()
+            raise StoreNotReady(f"the store has schema {revision}, this server needs "
+                                f"{head_revision()}; run `agent-tui init --db URL`")
+        hub = EventHub(store, poll_interval=cfg.poll_interval, keepalive=cfg.keepalive)
+        await hub.start()
+        sweeper = (SlaSweeper(store, cfg.sla_sweep_interval)
+                   if cfg.sla_sweep_interval is not None else None)
+        if sweeper is not None:
+            sweeper.start()
+        app.state.store = store
+        app.state.hub = hub
+        app.state.stream_cap = StreamCap(cfg.sse_per_user)
+        app.state.auth = Authenticator(store, RateLimiter(cfg.rate, cfg.burst))
+        try:
+            yield
+        finally:
+            await hub.stop()
+            if sweeper is not None:
+                await sweeper.stop()
+            await app.state.auth.close()
+            store.dispose()
+
+    app = FastAPI(title="Agent TUI API", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+                  description="The Backend contract of Agent TUI over HTTP. Authenticate "
+                              "with `Authorization: Bearer TOKEN` (`agent-tui token create`).")
+    app.state.settings = cfg
+    for module in (routes_queue, routes_tickets, routes_more):
+        app.include_router(module.router)
+
+    @app.exception_handler(BackendError)
+    async def backend_error(_: Request, exc: BackendError) -> JSONResponse:
+        return _error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _validation(exc)
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse({"error": "Unavailable",
+                             "message": "the store is not available"}, status_code=503)
+
+    app.add_middleware(BodyLimit, limit=cfg.body_limit)
+    return app

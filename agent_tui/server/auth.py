@@ -1,0 +1,152 @@
+"""Bearer-token authentication, the permission matrix, the rate limit, and the
+per-agent LocalBackend each request runs on.
+
+A token lookup is one indexed query; its result is kept for
+``AUTH_CACHE_SECONDS`` so a burst of requests costs one lookup, and a
+revoked or expired token stops working within that time on every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from fastapi import Request
+
+from agent_tui.domain.enums import Source
+from agent_tui.domain.errors import BackendError, Forbidden
+from agent_tui.domain.tables import utcnow
+from agent_tui.local import LocalBackend
+from agent_tui.server.limits import RateLimiter
+from agent_tui.server.permissions import Rule, rule_for
+from agent_tui.services import tokens
+from agent_tui.store import Store
+from agent_tui.store.events import Actor
+
+AUTH_CACHE_SECONDS = 2.0
+
+
+class Unauthorized(BackendError):
+    """No token, or one that is unknown, revoked or expired (401)."""
+
+    status_code = 401
+
+
+class RateLimited(BackendError):
+    """Too many requests on one token (429); ``retry_after`` in seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated agent of one request and the backend that acts as them."""
+
+    actor: Actor
+    backend: LocalBackend
+    token_id: int | None
+
+
+@dataclass
+class Authenticator:
+    store: Store
+    limiter: RateLimiter
+    _cache: dict[str, tuple[float, tokens.TokenOwner]] = field(default_factory=dict)
+    _backends: dict[tuple[str, str], LocalBackend] = field(default_factory=dict)
+    _touched: dict[int, datetime] = field(default_factory=dict)
+    _pending: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def owner(self, secret: str) -> tokens.TokenOwner:
+        now = time.monotonic()
+        cached = self._cache.get(secret)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+
+        def look_up() -> tokens.TokenOwner:
+            with self.store.read() as session:
+                return tokens.authenticate(session, secret)
+
+        try:
+            found = await asyncio.to_thread(look_up)
+        except Forbidden as exc:
+            self._cache.pop(secret, None)
+            raise Unauthorized(str(exc)) from None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[secret] = (now + AUTH_CACHE_SECONDS, found)
+        self._touch(found)
+        return found
+
+    def _touch(self, owner: tokens.TokenOwner) -> None:
+        """Write ``last_used_at`` at most once a minute per token, off the request path."""
+        now = utcnow()
+        last = self._touched.get(owner.token_id) or owner.last_used_at
+        if last is not None and now - last < tokens.LAST_USED_EVERY:
+            return
+        self._touched[owner.token_id] = now
+
+        def write() -> None:
+            self.store.run_write(lambda s: tokens.touch(s, owner.token_id, now=now))
+
+        task = asyncio.get_running_loop().create_task(asyncio.to_thread(write))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def backend_for(self, actor: Actor) -> LocalBackend:
+        key = (actor.login, actor.role.value)
+        backend = self._backends.get(key)
+        if backend is None:
+            backend = await asyncio.to_thread(
+                LocalBackend, self.store, actor.login, source=Source.API,
+                sla_sweep_interval=None)
+            self._backends[key] = backend
+        return backend
+
+    async def close(self) -> None:
+        for backend in self._backends.values():
+            await backend.close()
+        self._backends.clear()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+
+
+def _rule(request: Request) -> Rule:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    rule = rule_for(request.method, path)
+    if rule is None:  # a route missing from the matrix is refused, never open
+        raise Forbidden(f"{request.method} {path} is not in the permission matrix")
+    return rule
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
+async def caller(request: Request) -> Caller:
+    """FastAPI dependency: authenticate, rate-limit and check the matrix."""
+    auth: Authenticator = request.app.state.auth
+    rule = _rule(request)
+    secret = bearer(request)
+    if secret is None:
+        raise Unauthorized("this route needs an API token: Authorization: Bearer TOKEN")
+    owner = await auth.owner(secret)
+    wait = auth.limiter.allow(owner.token_id)
+    if wait > 0:
+        raise RateLimited(f"too many requests on token {owner.token_id}; retry in "
+                          f"{wait:.2f} s", wait)
+    actor = owner.actor
+    if rule.role is not None and actor.role.rank < rule.role.rank:
+        raise Forbidden(f"{request.method} {rule.path} needs the {rule.role.value} role; "
+                        f"{actor.login} is {actor.role.value}")
+    return Caller(actor=actor, backend=await auth.backend_for(actor), token_id=owner.token_id)
