@@ -357,3 +357,37 @@ def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME, start: st
         return fail(f"cannot use the database at {shown}: {exc.orig or exc}", EXIT_UNAVAILABLE)
     finally:
         store.dispose()
+
+
+def launch_remote(server: str, token: str, *, theme: str = DARK_THEME, start: str = "queue",
+                  read_only: bool = False) -> int:
+    """Run the same app on a RemoteBackend against the team server at ``server``.
+
+    Checks the token first (one line and exit code 1 if refused, 4 if the
+    server cannot be reached); after that a lost server shows "reconnecting…"
+    in the status bar, and the feed resumes from the last event seen.
+    """
+    from backend_client import RemoteBackend
+
+    async def check() -> None:
+        probe = RemoteBackend(server, token)
+        try:
+            await probe.whoami()
+        finally:
+            await probe.close()
+
+    try:
+        asyncio.run(check())
+    except Unavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except BackendError as exc:
+        print(f"error: {server} refused the token: {exc}; run `agent-tui login {server}`",
+              file=sys.stderr)
+        return EXIT_ERROR
+    keymap = load_keymap(load_settings().keymap_file, binding_ids())
+    app = AgentApp(RemoteBackend(server, token), server.rstrip("/"), theme=theme,
+                   keymap=keymap.keys, keymap_problems=keymap.problems, start=start,
+                   read_only=read_only)
+    app.run()
+    return app.return_code or EXIT_OK

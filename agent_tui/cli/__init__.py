@@ -14,7 +14,9 @@ from agent_tui.cli import kb as kb_cli
 from agent_tui.cli import monitor as monitor_cli
 from agent_tui.cli import report as report_cli
 from agent_tui.cli import route as route_cli
+from agent_tui.cli import serve as serve_cli
 from agent_tui.cli import sla as sla_cli
+from agent_tui.cli import tokens as tokens_cli
 from agent_tui.cli.common import CONTEXT
 
 app = typer.Typer(
@@ -28,7 +30,7 @@ app = typer.Typer(
 )
 
 for module in (setup, people, io, backup, privacy, kb_cli, route_cli, inbound_cli,
-               sla_cli, report_cli, monitor_cli):
+               sla_cli, report_cli, monitor_cli, serve_cli, tokens_cli):
     module.register(app)
 
 

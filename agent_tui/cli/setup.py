@@ -20,6 +20,7 @@ from sqlmodel import select
 from agent_tui.cli.common import (
     EXIT_ERROR,
     EXIT_NO_STORE,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     DbOption,
     JsonOption,
@@ -100,8 +101,12 @@ def root(
     login: Annotated[str | None, typer.Option(
         "--as", help="Open the app as this agent (default: the store's first admin).",
         envvar="AGENT_TUI_LOGIN", show_envvar=True)] = None,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="Open the app on a team server (agent-tui serve) instead of a store; "
+        "the token comes from `agent-tui login`.",
+        envvar="AGENT_TUI_SERVER", show_envvar=True)] = None,
 ) -> None:
-    """With no command: open the terminal app on the store."""
+    """With no command: open the terminal app on the store (or a team server)."""
     if ctx.invoked_subcommand is not None:
         if db is not None and _from_command_line(ctx, "db"):
             # `agent-tui --db URL agent list`: the subcommand's own --db reads this
@@ -117,8 +122,23 @@ def root(
 
             ctx.call_on_close(restore)
         return
+    if server:
+        raise typer.Exit(_launch_remote(server))
     who = _login_for(db, load_settings(login=login).login)
     raise typer.Exit(_launch(db_url(db), who))
+
+
+def _launch_remote(server: str) -> int:
+    """The app on a RemoteBackend; the token from the env, the keyring or the 0600 file."""
+    from agent_tui.credentials import CredentialError, load_token
+
+    try:
+        found = load_token(server)
+    except CredentialError as exc:
+        fail(str(exc), EXIT_ERROR)
+    from agent_tui.app import launch_remote
+
+    return int(launch_remote(server, found.token))
 
 
 # --- init --------------------------------------------------------------------
@@ -355,9 +375,40 @@ def _print_report(r: DoctorReport) -> None:
     print_table("Rows", ["table", "rows"], [[t, f"{n:,}"] for t, n in r.counts.items()])
 
 
+def _doctor_server(server: str, as_json: bool) -> None:
+    from agent_tui.services.doctor import check_server
+
+    r = check_server(server)
+    if as_json:
+        emit_json(r)
+    else:
+        cred = r.credentials.backend + ("" if r.credentials.usable else " (unusable)")
+        rows: list[list[Any]] = [
+            ["server", r.url],
+            ["reachable", "yes" if r.reachable else f"no: {r.error}"],
+            ["server version", r.version or "-"], ["status", r.status or "-"],
+            ["database", r.dialect or "-"], ["credential store", cred],
+            ["token from", r.token_source or "-"],
+            ["signed in as", f"{r.signed_in_as} ({r.role})" if r.signed_in_as
+             else (r.token_problem or "-")]]
+        if r.credentials.fallback:
+            rows.append(["token fallback", r.credentials.fallback])
+        print_table("Agent TUI doctor", ["check", "value"], rows)
+    if not r.reachable:
+        raise typer.Exit(EXIT_UNAVAILABLE)
+    if r.signed_in_as is None:
+        raise typer.Exit(EXIT_ERROR)
+
+
 @handle_errors
-def doctor(db: DbOption = None, as_json: JsonOption = False) -> None:
+def doctor(db: DbOption = None, as_json: JsonOption = False,
+           server: Annotated[str | None, typer.Option(
+               "--server", help="Check a team server instead: reachability, version, token.")
+           ] = None) -> None:
     """Which store is in use, its schema, size, row counts, pragmas and credential store."""
+    if server:
+        _doctor_server(server, as_json)
+        return
     url = db_url(db)
     if sqlite_missing(url):
         fail(f"no Agent TUI store at {url}; run `agent-tui init` first", EXIT_NO_STORE)

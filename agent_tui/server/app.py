@@ -121,3 +121,21 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
 
     app.add_middleware(BodyLimit, limit=cfg.body_limit)
     return app
+
+
+#: Environment variables through which ``agent-tui serve`` hands its options to
+#: each uvicorn worker process (``--workers N`` imports the app by name).
+SERVE_ENV = {"db": "AGENT_TUI_SERVE_DB", "rate": "AGENT_TUI_SERVE_RATE",
+             "burst": "AGENT_TUI_SERVE_BURST", "sse": "AGENT_TUI_SERVE_SSE_PER_USER"}
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory (``agent_tui.server.app:app_from_env``) for ``agent-tui serve``."""
+    import os
+
+    env = os.environ
+    settings = ServerSettings(rate=float(env.get(SERVE_ENV["rate"], ServerSettings.rate)),
+                              burst=int(env.get(SERVE_ENV["burst"], ServerSettings.burst)),
+                              sse_per_user=int(env.get(SERVE_ENV["sse"],
+                                                       ServerSettings.sse_per_user)))
+    return create_app(env[SERVE_ENV["db"]], settings)

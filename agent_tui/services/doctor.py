@@ -115,3 +115,56 @@ def gather(store: Store) -> DoctorReport:
         report.sqlite_wal_bytes = _size(path.with_name(path.name + "-wal")) or 0
         report.database_bytes = (report.sqlite_file_bytes or 0) + report.sqlite_wal_bytes
     return report
+
+
+class ServerReport(BaseModel):
+    """What ``agent-tui doctor --server URL`` reports about a team server."""
+
+    url: str
+    reachable: bool
+    error: str | None = None
+    status: str | None = None
+    version: str | None = None
+    dialect: str | None = None
+    token_source: str | None = None  # "env", "keyring" or the token file
+    token_problem: str | None = None
+    signed_in_as: str | None = None
+    role: str | None = None
+    credentials: CredentialStore
+
+
+def check_server(url: str, *, timeout: float = 5.0) -> ServerReport:
+    """Reach ``url``'s health endpoint, then try the stored token on ``/api/v1/me``."""
+    import httpx
+
+    from agent_tui.credentials import CredentialError, load_token
+
+    base = url.rstrip("/")
+    report = ServerReport(url=base, reachable=False, credentials=credential_store())
+    try:
+        health = httpx.get(base + "/api/v1/health", timeout=timeout)
+        data = health.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        report.error = f"{type(exc).__name__}: {exc}"
+        return report
+    report.reachable = True
+    report.status = str(data.get("status"))
+    report.version = data.get("version")
+    report.dialect = data.get("dialect")
+    try:
+        found = load_token(base)
+    except CredentialError as exc:
+        report.token_problem = str(exc)
+        return report
+    report.token_source = found.source
+    try:
+        me = httpx.get(base + "/api/v1/me", timeout=timeout,
+                       headers={"authorization": f"Bearer {found.token}"})
+    except httpx.HTTPError as exc:
+        report.token_problem = f"{type(exc).__name__}: {exc}"
+        return report
+    if me.status_code == 200:
+        report.signed_in_as, report.role = me.json().get("login"), me.json().get("role")
+    else:
+        report.token_problem = f"the server refused the token ({me.status_code})"
+    return report
