@@ -51,6 +51,13 @@ from agent_tui.domain.views import (
     TicketRow,
     TicketUpdate,
 )
+from agent_tui.domain.views_actions import (
+    LinkKind,
+    MacroActions,
+    MacroResult,
+    MacroView,
+    TicketLinkView,
+)
 from agent_tui.domain.views_knowledge import (
     ArticleView,
     FeedbackKind,
@@ -104,6 +111,8 @@ __all__ = [  # noqa: RUF022 (grouped by area of the contract, not sorted)
     # monitor
     "AgentBoardRow", "AssignResult", "BreachForecast", "HourlySeries", "MonitorSnapshot",
     "SlaTicket",
+    # workspace actions: macros, escalate, merge, link
+    "LinkKind", "MacroActions", "MacroResult", "MacroView", "TicketLinkView",
 ]
 
 
@@ -150,6 +159,18 @@ class Backend(Protocol):
                             expected_version: int) -> TicketDetail: ...
     async def assign(self, ticket_id: int, assignee: str | None, *, team: str | None = None,
                      expected_version: int | None = None) -> TicketDetail: ...
+
+    # -- workspace actions: macros, escalate, merge, link ----------------
+    async def list_macros(self) -> list[MacroView]: ...
+    async def apply_macro(self, ticket_id: int, macro_id: int, *,
+                          expected_version: int) -> MacroResult: ...
+    async def escalate(self, ticket_id: int, reason: str, *, team: str | None = None,
+                       expected_version: int) -> TicketDetail: ...
+    async def merge(self, source_id: int, into_id: int, *, expected_version: int,
+                    other_customer: bool = False) -> TicketDetail: ...
+    async def link(self, ticket_id: int, other_id: int,
+                   kind: LinkKind = LinkKind.RELATED) -> TicketDetail: ...
+    async def unlink(self, ticket_id: int, other_id: int) -> TicketDetail: ...
 
     # -- customers -------------------------------------------------------
     async def get_360(self, customer_id: int) -> Customer360: ...

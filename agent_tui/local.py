@@ -24,6 +24,9 @@ from agent_tui.backend import (
     EventView,
     FeedbackKind,
     GroupBy,
+    LinkKind,
+    MacroResult,
+    MacroView,
     MetricsSnapshot,
     MonitorSnapshot,
     NextTicket,
@@ -54,12 +57,14 @@ from agent_tui.services import (
     knowledge,
     knowledge_articles,
     knowledge_feedback,
+    macros,
     metrics,
     metrics_facts,
     monitor,
     monitor_agents,
     sla_admin,
     surveys,
+    ticket_actions,
     tickets,
 )
 from agent_tui.services import queue as queue_svc
@@ -189,6 +194,35 @@ class LocalBackend:
                      expected_version: int | None = None) -> TicketDetail:
         return await self._write(lambda s: tickets.assign(
             s, self.actor, ticket_id, assignee, team=team, expected_version=expected_version))
+
+    # -- workspace actions: macros, escalate, merge, link ----------------
+    async def list_macros(self) -> list[MacroView]:
+        return await self._read(macros.list_macros)
+
+    async def apply_macro(self, ticket_id: int, macro_id: int, *,
+                          expected_version: int) -> MacroResult:
+        return await self._write(lambda s: macros.apply_macro(
+            s, self.actor, ticket_id, macro_id, expected_version=expected_version))
+
+    async def escalate(self, ticket_id: int, reason: str, *, team: str | None = None,
+                       expected_version: int) -> TicketDetail:
+        return await self._write(lambda s: ticket_actions.escalate(
+            s, self.actor, ticket_id, reason, team=team, expected_version=expected_version))
+
+    async def merge(self, source_id: int, into_id: int, *, expected_version: int,
+                    other_customer: bool = False) -> TicketDetail:
+        return await self._write(lambda s: ticket_actions.merge(
+            s, self.actor, source_id, into_id, expected_version=expected_version,
+            other_customer=other_customer))
+
+    async def link(self, ticket_id: int, other_id: int,
+                   kind: LinkKind = LinkKind.RELATED) -> TicketDetail:
+        return await self._write(lambda s: ticket_actions.link(
+            s, self.actor, ticket_id, other_id, kind))
+
+    async def unlink(self, ticket_id: int, other_id: int) -> TicketDetail:
+        return await self._write(lambda s: ticket_actions.unlink(
+            s, self.actor, ticket_id, other_id))
 
     # -- customers -------------------------------------------------------
     async def get_360(self, customer_id: int) -> Customer360:

@@ -22,6 +22,7 @@ from agent_tui.domain.enums import (
     Status,
     View,
 )
+from agent_tui.domain.views_links import TicketLinkView
 
 T = TypeVar("T")
 
@@ -112,6 +113,8 @@ class TicketDetail(TicketRow):
     first_response_at: datetime | None = None
     solved_at: datetime | None = None
     messages: list[MessageView] = []
+    links: list[TicketLinkView] = []  # other tickets tied to this one (issue 4)
+    merged_into_id: int | None = None  # closed by a merge into that ticket
 
 
 class TicketCreate(BaseModel):

@@ -24,6 +24,7 @@ from agent_tui.services.agents import get_agent, get_team
 from agent_tui.services.customers import find_or_create, get_customer
 from agent_tui.services.lifecycle import TicketChange, ticket_changed
 from agent_tui.services.perms import require, sees_personal_data
+from agent_tui.services.ticket_links import links_for
 from agent_tui.store import queue as q
 from agent_tui.store.events import Actor, append_event, changes, last_actor
 
@@ -151,6 +152,8 @@ def detail(session: Session, actor: Actor, ticket_id: int) -> TicketDetail:
         first_response_at=ticket.first_response_at,
         solved_at=ticket.solved_at,
         messages=[convert.message_view(m, author(m), masked=masked) for m in msgs],
+        links=links_for(session, ticket_id),
+        merged_into_id=ticket.merged_into_id,
     )
 
 

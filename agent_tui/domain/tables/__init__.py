@@ -4,6 +4,7 @@ from agent_tui.domain.tables.base import UTCDateTime, utcnow
 from agent_tui.domain.tables.commerce import Order, Rating
 from agent_tui.domain.tables.knowledge import KnowledgeArticle
 from agent_tui.domain.tables.knowledge_search import KnowledgeFeedbackTerm
+from agent_tui.domain.tables.links import TicketLink
 from agent_tui.domain.tables.loop import (
     LoopSetting,
     MetricBacklog,
@@ -63,6 +64,7 @@ __all__ = [
     "Team",
     "Ticket",
     "TicketFact",
+    "TicketLink",
     "TicketSla",
     "TicketTag",
     "UTCDateTime",

@@ -53,6 +53,9 @@ class Ticket(TicketBase, table=True):
     # The next moment the sweep must look at this ticket (an at-risk or breach
     # moment of a running clock); partial index ix_ticket_sla_check (0004).
     sla_check_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
+    # Closed by a merge into that ticket (0009). No foreign key: adding one to
+    # the big ticket table would rebuild it on SQLite.
+    merged_into_id: int | None = Field(default=None)
 
 
 class TicketTag(SQLModel, table=True):
