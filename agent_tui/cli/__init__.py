@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from agent_tui.cli import backup, io, people, privacy, setup
+from agent_tui.cli import actions, backup, io, people, privacy, setup
 from agent_tui.cli import inbound as inbound_cli
 from agent_tui.cli import kb as kb_cli
 from agent_tui.cli import monitor as monitor_cli
@@ -30,7 +30,7 @@ app = typer.Typer(
 )
 
 for module in (setup, people, io, backup, privacy, kb_cli, route_cli, inbound_cli,
-               sla_cli, report_cli, monitor_cli, serve_cli, tokens_cli):
+               sla_cli, report_cli, monitor_cli, serve_cli, tokens_cli, actions):
     module.register(app)
 
 

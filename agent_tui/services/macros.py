@@ -115,7 +115,10 @@ def _check(session: Session, name: str, body: str, actions: MacroActions) -> tup
                       "{customer.name} {customer.first_name} {agent.name} "
                       "{agent.first_name} {ticket.id} {ticket.subject}")
     if actions.team:
-        get_team(session, actions.team)
+        try:
+            get_team(session, actions.team)
+        except NotFound:
+            raise Invalid("team", f"no team called {actions.team!r}") from None
     if overlap := set(actions.add_tags) & set(actions.remove_tags):
         raise Invalid("tags", f"both adds and removes {sorted(overlap)[0]}")
     return name, body
