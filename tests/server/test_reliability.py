@@ -174,7 +174,7 @@ async def test_kill_9_during_concurrent_writes_loses_no_acknowledged_write(
                  for i in range(WRITERS)]
         # Kill once the writers are flowing (a cold process takes a moment), at a
         # different point of the stream each round.
-        await _wait(lambda: len(acked) > before, 15, f"round {round_no}'s first write")
+        await _wait(lambda b=before: len(acked) > b, 15, f"round {round_no}'s first write")
         await asyncio.sleep(0.05 * (round_no % 7))
         server.kill()  # SIGKILL while the writers are mid-flight
         stop.set()
