@@ -17,7 +17,6 @@ from typing import ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.geometry import Region
@@ -25,7 +24,14 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from agent_tui.backend import Presence, PresenceState, Priority, Status, TicketRow
+from agent_tui.backend import (
+    Presence,
+    PresenceState,
+    Priority,
+    Status,
+    TicketRow,
+    safe_line,
+)
 from widgets.relative_time import ago, due, is_overdue
 from widgets.theme_colors import theme_color
 
@@ -51,8 +57,11 @@ GAP = 1  # blank cells between columns
 MOVE = Binding.Group("Move")  # the same title as the screens' moves: help lists them together
 
 
-def _cell(value: str, style: str = "") -> Text:
-    return Text(value, style=style, no_wrap=True, overflow="ellipsis", end="")
+def _cell(value: str, style: str = "") -> tuple[str, str]:
+    # (text, style): one string in one style. Customer strings arrive through
+    # safe_text() at the backend boundary; safe_line() here also folds any line
+    # break, so one row stays one line.
+    return safe_line(value), style
 
 
 class TicketTable(Widget, can_focus=True):
@@ -303,21 +312,18 @@ class TicketTable(Widget, can_focus=True):
             self._layout = (width, widths)
         return self._layout[1]
 
-    def _line(self, cells: Sequence[Text], width: int) -> Strip:
+    def _line(self, cells: Sequence[tuple[str, str]], width: int) -> Strip:
         # Each cell is one plain string in one style (see _cell), so it becomes one
         # Segment cut or padded to its column: no Text copies, no wrapping.
         segments: list[Segment] = []
         widths = self._widths(width)
-        for cell, cell_width in zip(cells, widths, strict=True):
-            plain = cell.plain
+        for (plain, style), cell_width in zip(cells, widths, strict=True):
             length = len(plain) if plain.isascii() else cell_len(plain)
             if length > cell_width:
                 plain = set_cell_size(plain, cell_width - 1) + "…"
             elif length < cell_width:
                 plain += " " * (cell_width - length)
-            style = cell.style
-            segments.append(Segment(" " * GAP + plain,
-                                    Style.parse(style) if isinstance(style, str) else style))
+            segments.append(Segment(" " * GAP + plain, Style.parse(style)))
         strip = Strip(segments, sum(widths) + GAP * len(widths))
         return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
 
@@ -354,7 +360,7 @@ class TicketTable(Widget, can_focus=True):
             return "✎"
         return "·" if len(others) == 1 else "⁚"
 
-    def _cells(self, row: TicketRow) -> dict[str, Text]:
+    def _cells(self, row: TicketRow) -> dict[str, tuple[str, str]]:
         now = self._now
         if self._palette is None:
             self._palette = (theme_color(self.app, "text-error", "red"),
@@ -389,5 +395,5 @@ class TicketTable(Widget, can_focus=True):
     def cell_text(self, ticket_id: int, column: str) -> str:
         """What the ``column`` cell of ``ticket_id`` says (tests and screen readers)."""
         row = self.ticket(ticket_id)
-        return "" if row is None else self._cells(row)[column].plain
+        return "" if row is None else self._cells(row)[column][0]
 

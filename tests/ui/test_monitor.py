@@ -40,8 +40,12 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "monitor_160x45.txt"
 
 
 def monitor_app(shop: Shop, login: str = "sam", *, read_only: bool = False) -> AgentApp:
-    """The app as ``agent-tui monitor`` opens it, on its own store handle."""
-    return AgentApp(LocalBackend(shop.handle(), login), shop.url, start="monitor",
+    """The app as ``agent-tui monitor`` opens it, on its own store handle.
+
+    The store is shown as ``sqlite:///shop.db``: the real temporary path differs
+    per run and per xdist worker, and a long one is cut short in the status bar.
+    """
+    return AgentApp(LocalBackend(shop.handle(), login), "sqlite:///shop.db", start="monitor",
                     read_only=read_only)
 
 
