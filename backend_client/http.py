@@ -20,8 +20,10 @@ from agent_tui.backend import (
 
 #: Pauses between attempts of an idempotent read (then Unavailable): ~3.5 s in all.
 READ_BACKOFF = (0.1, 0.25, 0.5, 1.0, 1.5)
-#: Pauses between reconnects of the event stream before ``subscribe`` gives up.
-STREAM_BACKOFF = (0.2, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
+#: Pauses between reconnects of the event stream before ``subscribe`` raises
+#: Unavailable (~2 s): short drops are bridged inside, longer ones are shown
+#: ("reconnecting…") and the caller subscribes again from its last seq.
+STREAM_BACKOFF = (0.2, 0.5, 1.0)
 #: Statuses after which a read is worth trying again.
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 

@@ -64,8 +64,9 @@ def wait_healthy(url: str, timeout: float = 20.0) -> None:
 class ThreadServer:
     """``create_app`` under uvicorn in a daemon thread of the test process."""
 
-    def __init__(self, store_url: str, settings: ServerSettings = TEST_SETTINGS) -> None:
-        self.port = free_port()
+    def __init__(self, store_url: str, settings: ServerSettings = TEST_SETTINGS, *,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(create_app(store_url, settings), host="127.0.0.1",
                                 port=self.port, log_level="warning", lifespan="on",

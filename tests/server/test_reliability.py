@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from agent_tui.backend import EventView, TicketCreate
+from agent_tui.backend import EventView, TicketCreate, Unavailable
 from agent_tui.local import LocalBackend
 from agent_tui.store import Store
 from backend_client import RemoteBackend
@@ -40,10 +40,17 @@ def pg_store(pg_url: str) -> Store:
 
 async def _follow(backend: RemoteBackend, start: int, seen: list[int], done: asyncio.Event
                   ) -> None:
-    async for event in backend.subscribe(start):
-        seen.append(event.seq)
-        if done.is_set() and event.seq >= getattr(done, "last", 1 << 62):
-            return
+    """Follow the feed as the app does: after Unavailable, subscribe again from the last seq."""
+    cursor = start
+    while True:
+        try:
+            async for event in backend.subscribe(cursor):
+                cursor = event.seq
+                seen.append(event.seq)
+                if done.is_set() and event.seq >= getattr(done, "last", 1 << 62):
+                    return
+        except Unavailable:
+            await asyncio.sleep(0.5)
 
 
 async def _writes(local: LocalBackend, ticket_id: int, n: int) -> None:
