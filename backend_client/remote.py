@@ -26,6 +26,9 @@ from agent_tui.backend import (
     EventView,
     FeedbackKind,
     GroupBy,
+    LinkKind,
+    MacroResult,
+    MacroView,
     MetricsSnapshot,
     MonitorSnapshot,
     NextTicket,
@@ -213,6 +216,40 @@ class RemoteBackend:
                      expected_version: int | None = None) -> TicketDetail:
         return await self._write(TicketDetail, "POST", f"/tickets/{int(ticket_id)}/assign", {
             "assignee": assignee, "team": team, "expected_version": expected_version})
+
+    # -- workspace actions: macros, escalate, merge, link ----------------
+    async def list_macros(self) -> list[MacroView]:
+        result: list[MacroView] = await self._get_as(list[MacroView], "/macros")
+        return result
+
+    async def apply_macro(self, ticket_id: int, macro_id: int, *,
+                          expected_version: int) -> MacroResult:
+        return await self._write(MacroResult, "POST",
+                                 f"/tickets/{int(ticket_id)}/macros/{int(macro_id)}",
+                                 {"expected_version": expected_version})
+
+    async def escalate(self, ticket_id: int, reason: str, *, team: str | None = None,
+                       expected_version: int) -> TicketDetail:
+        return await self._write(TicketDetail, "POST", f"/tickets/{int(ticket_id)}/escalate",
+                                 {"reason": reason, "team": team,
+                                  "expected_version": expected_version})
+
+    async def merge(self, source_id: int, into_id: int, *, expected_version: int,
+                    other_customer: bool = False) -> TicketDetail:
+        return await self._write(TicketDetail, "POST", f"/tickets/{int(source_id)}/merge",
+                                 {"into_id": into_id, "expected_version": expected_version,
+                                  "other_customer": other_customer})
+
+    async def link(self, ticket_id: int, other_id: int,
+                   kind: LinkKind = LinkKind.RELATED) -> TicketDetail:
+        return await self._write(TicketDetail, "PUT",
+                                 f"/tickets/{int(ticket_id)}/links/{int(other_id)}",
+                                 {"kind": str(getattr(kind, "value", kind))})
+
+    async def unlink(self, ticket_id: int, other_id: int) -> TicketDetail:
+        response = await self._send("DELETE",
+                                    f"/tickets/{int(ticket_id)}/links/{int(other_id)}")
+        return TicketDetail.model_validate_json(response.content)
 
     # -- customers -------------------------------------------------------
     async def get_360(self, customer_id: int) -> Customer360:

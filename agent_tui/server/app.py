@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_tui import __version__
 from agent_tui.domain.errors import BackendError
-from agent_tui.server import routes_more, routes_queue, routes_tickets
+from agent_tui.server import routes_actions, routes_more, routes_queue, routes_tickets
 from agent_tui.server.auth import Authenticator, RateLimited, Unauthorized
 from agent_tui.server.hub import EventHub
 from agent_tui.server.limits import MAX_BODY, BodyLimit, RateLimiter, StreamCap
@@ -103,7 +103,7 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
                   description="The Backend contract of Agent TUI over HTTP. Authenticate "
                               "with `Authorization: Bearer TOKEN` (`agent-tui token create`).")
     app.state.settings = cfg
-    for module in (routes_queue, routes_tickets, routes_more):
+    for module in (routes_queue, routes_tickets, routes_actions, routes_more):
         app.include_router(module.router)
 
     @app.exception_handler(BackendError)

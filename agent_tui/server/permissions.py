@@ -48,6 +48,13 @@ MATRIX: tuple[Rule, ...] = (
     Rule("POST", "/api/v1/tickets/{ticket_id}/notes", A, "note"),
     Rule("POST", "/api/v1/tickets/{ticket_id}/assign", A, "assign"),
     Rule("POST", "/api/v1/tickets/{ticket_id}/ratings", A, "record_rating"),
+    # -- workspace actions -------------------------------------------------
+    Rule("GET", "/api/v1/macros", A, "list_macros"),
+    Rule("POST", "/api/v1/tickets/{ticket_id}/macros/{macro_id}", A, "apply_macro"),
+    Rule("POST", "/api/v1/tickets/{ticket_id}/escalate", A, "escalate"),
+    Rule("POST", "/api/v1/tickets/{ticket_id}/merge", A, "merge"),
+    Rule("PUT", "/api/v1/tickets/{ticket_id}/links/{other_id}", A, "link"),
+    Rule("DELETE", "/api/v1/tickets/{ticket_id}/links/{other_id}", A, "unlink"),
     # -- customers ---------------------------------------------------------
     Rule("GET", "/api/v1/customers", A, "search_customers"),
     Rule("GET", "/api/v1/customers/{customer_id}", A, "get_360"),

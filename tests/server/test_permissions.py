@@ -31,6 +31,7 @@ def _request(rule: Rule, served: Served, who: str) -> tuple[str, dict[str, Any] 
     path = (rule.path.replace("{ticket_id}", str(served.ticket_id))
             .replace("{customer_id}", str(served.customer_id))
             .replace("{article_id}", str(served.article_id))
+            .replace("{macro_id}", "1").replace("{other_id}", str(served.ticket_id + 1))
             .replace("{name}", f"view-{who}").replace("{channel}", "email"))
     body: dict[str, Any] | None = None
     query: dict[str, Any] = {}
@@ -47,6 +48,10 @@ def _request(rule: Rule, served: Served, who: str) -> tuple[str, dict[str, Any] 
         "reveal_customer": {"reason": "verifying the caller"},
         "article_feedback": {"kind": "used", "ticket_id": served.ticket_id},
         "assign_many": {"ticket_ids": [served.ticket_id], "assignee": None},
+        "apply_macro": {"expected_version": 1},
+        "escalate": {"reason": "angry customer", "expected_version": 1},
+        "merge": {"into_id": served.ticket_id + 1, "expected_version": 1},
+        "link": {"kind": "related"},
     }
     if rule.method in bodies:
         body = bodies[rule.method]
