@@ -26,9 +26,9 @@ from screens.changes import describe_changes
 from screens.command_line import Command
 from screens.customer import CustomerScreen
 from screens.reveal import RevealScreen
+from screens.ticket_actions import ACTION_BINDINGS, TicketActions
 from screens.ticket_commands import ticket_commands
 from screens.ticket_fields import FIELD_BINDINGS
-from screens.ticket_knowledge import TicketKnowledge
 from screens.ticket_open import Opening, fetch_opening
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
@@ -60,7 +60,7 @@ def _event_version(diff: dict[str, object]) -> int | None:
     return None
 
 
-class TicketScreen(TicketKnowledge):
+class TicketScreen(TicketActions):
     """A ticket's header and conversation.
 
     Writes send the version on screen as ``expected_version``: if somebody
@@ -88,6 +88,7 @@ class TicketScreen(TicketKnowledge):
                 group=CUST),
         Binding("v", "reveal", "Reveal", id="ticket.reveal", group=CUST),
         *FIELD_BINDINGS,
+        *ACTION_BINDINGS,
     ]
 
     class Loaded(Message):
@@ -391,6 +392,7 @@ class TicketScreen(TicketKnowledge):
         yield SystemCommand("ticket: note", "Write an internal note",
                             lambda: self.action_compose("note"))
         yield from self.field_commands()
+        yield from self.action_commands()
         yield SystemCommand("ticket: reload", "Fetch this ticket again", self.action_reload)
         yield SystemCommand("customer: 360", "Show or hide the customer beside the thread",
                             self.action_toggle_customer)

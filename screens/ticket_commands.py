@@ -95,6 +95,37 @@ def ticket_commands(screen: TicketScreen) -> dict[str, Command]:
         screen.action_back()
         return None
 
+    def macro(args: list[str]) -> str | None:
+        if not args:
+            screen.action_macro()
+            return None
+        return screen.apply_macro_named(" ".join(args))
+
+    def escalate(args: list[str]) -> str | None:
+        if not args:
+            return "escalate REASON (why it needs escalating)"
+        if (error := loaded()) or screen.ticket is None:
+            return error
+        screen.escalate_now(" ".join(args))
+        return None
+
+    def merge(args: list[str]) -> str | None:
+        if len(args) != 1:
+            return "merge ID (the ticket that keeps the conversation)"
+        if (error := loaded()) or screen.ticket is None:
+            return error
+        return screen.merge_into(args[0])
+
+    def link(args: list[str]) -> str | None:
+        if len(args) not in (1, 2):
+            return "link ID [related|duplicate|follow_up]"
+        return screen.link_to(args[0], args[1] if len(args) == 2 else "related")
+
+    def unlink(args: list[str]) -> str | None:
+        if len(args) != 1:
+            return "unlink ID"
+        return screen.unlink_from(args[0])
+
     return {
         "status": Command(status, "status STATUS", "set the status"),
         "priority": Command(priority, "priority PRIORITY", "set the priority"),
@@ -106,4 +137,9 @@ def ticket_commands(screen: TicketScreen) -> dict[str, Command]:
         "take": Command(take, "take", "assign it to me"),
         "customer": Command(customer, "customer", "the customer 360"),
         "back": Command(back, "back", "return to the queue"),
+        "macro": Command(macro, "macro [NAME]", "insert a macro and apply its changes"),
+        "escalate": Command(escalate, "escalate REASON", "one priority up, to the team lead"),
+        "merge": Command(merge, "merge ID", "merge this ticket into another"),
+        "link": Command(link, "link ID [KIND]", "link to another ticket"),
+        "unlink": Command(unlink, "unlink ID", "remove a link"),
     }

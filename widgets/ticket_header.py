@@ -79,6 +79,18 @@ class TicketHeader(Widget):
         field("assignee", ticket.assignee or "unassigned")
         field("team", ticket.team or "none")
         field("tags", ", ".join(ticket.tags) or "none")
+        if ticket.merged_into_id is not None or ticket.links:
+            text.append("\n")
+            if ticket.merged_into_id is not None:
+                text.append(f"merged into #{ticket.merged_into_id}", style="bold")
+                text.append("   ")
+            for i, link in enumerate(ticket.links[:4]):
+                if i:
+                    text.append(" · ", style=label)
+                text.append(link.label)
+                text.append(f" {link.subject}", style=label)  # customer text: plain Text
+            if len(ticket.links) > 4:
+                text.append(f" · +{len(ticket.links) - 4} more", style=label)
         if self._others:
             text.append("\n")
             text.append("also here ", style=label)
