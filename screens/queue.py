@@ -15,8 +15,9 @@ from agent_tui.backend import Sort, View
 from screens.command_line import Command
 from screens.filter_syntax import parse_filter
 from screens.queue_commands import queue_commands
-from screens.queue_loading import CHANNELS, EMPTY_MESSAGE, VIEW_KEYS, QueueLoading, QueueQuery
+from screens.queue_loading import CHANNELS, EMPTY_MESSAGE, VIEW_KEYS, QueueQuery
 from screens.queue_next import NEXT_BINDINGS
+from screens.queue_saved import QueueSaved
 from screens.ticket import TicketScreen
 from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
@@ -37,7 +38,7 @@ def _view_binding(key: str, view: View, label: str) -> Binding:
                    group=VIEWS)
 
 
-class QueueScreen(QueueLoading):
+class QueueScreen(QueueSaved):
     """The first screen: pick a view, move through tickets, open one.
 
     Every read runs in one exclusive worker (a newer request cancels a stale
@@ -89,6 +90,7 @@ class QueueScreen(QueueLoading):
         self.set_interval(CLOCK_SECONDS, self._tick)
         self._render_bar()
         self.load(reset_cursor=True)
+        self.load_saved()
         self._arm_presence()
 
     def _tick(self) -> None:
@@ -295,6 +297,7 @@ class QueueScreen(QueueLoading):
                             self.action_next_channel)
         yield SystemCommand("queue: cycle sort", "Sort by priority, age or last update",
                             self.action_cycle_sort)
+        yield from self.saved_palette()
         yield SystemCommand("queue: filter", "Filter subjects by text", self.action_filter)
         if self.query_state.text:
             yield SystemCommand("queue: clear filter", "Show every ticket of the view",

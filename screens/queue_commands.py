@@ -1,4 +1,4 @@
-"""The queue's ``:`` verbs: view, sort, filter, open, refresh."""
+"""The queue's ``:`` verbs: view, sort, filter, open, refresh, and saved views."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def queue_commands(screen: QueueScreen) -> dict[str, Command]:
             return "say which view: " + ", ".join(sorted(VIEW_WORDS))
         chosen = VIEW_WORDS.get(args[0].lower())
         if chosen is None:
-            return f"no view {args[0]!r}; one of {', '.join(sorted(VIEW_WORDS))}"
+            if screen.find_saved(" ".join(args)) is not None:
+                return screen.show_saved(" ".join(args))
+            return (f"no view {args[0]!r}; one of {', '.join(sorted(VIEW_WORDS))}"
+                    f" or a saved one ({', '.join(v.name for v in screen.saved) or 'none yet'})")
         if len(args) > 1 and chosen is View.TEAM:
             names = [t.name for t in screen.session.teams]
             if args[1] not in names:
@@ -72,4 +75,9 @@ def queue_commands(screen: QueueScreen) -> dict[str, Command]:
         "filter": Command(filter_, "filter TOKENS", "filter like / does (empty clears)"),
         "open": Command(open_, "open ID", "open a ticket by number"),
         "refresh": Command(refresh, "refresh", "fetch the page again"),
+        "save": Command(lambda args: screen.save_current(" ".join(args)), "save NAME",
+                        "save the current view, sort and filter as NAME"),
+        "views": Command(lambda args: screen.list_saved(), "views", "list my saved views"),
+        "unsave": Command(lambda args: screen.unsave(" ".join(args)), "unsave NAME",
+                          "forget a saved view"),
     }

@@ -77,3 +77,39 @@ async def test_ticket_status_priority_assign_and_tags_by_command(shop: Shop) -> 
         await wait_for(pilot, lambda: stored(shop, tid).tags == "refund vip", what="tags")
         await pilot.press("colon", *"status nearly-done", "enter")
         await wait_for_text(pilot, app, "status one of new, open")
+
+
+async def test_saved_views_save_show_list_and_forget(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await queue_ready(pilot, app)
+        await pilot.press("colon", *"view team billing", "enter")
+        await pilot.press("colon", *"sort age", "enter")
+        await pilot.press("colon", *"filter prio:normal invoice", "enter")
+        await wait_for(pilot, lambda: table(app).ticket_ids == [shop.ticket_ids[4]],
+                       what="the narrowed view")
+        await pilot.press("colon", *"save billing invoices", "enter")
+        await wait_for_text(pilot, app, "Saved view “billing invoices”")
+        # Kept in the store for this agent, not in the screen: another app sees it.
+        other = shop.app()
+        async with other.run_test(size=SIZE) as other_pilot:
+            other_queue = await queue_ready(other_pilot, other)
+            await wait_for(other_pilot, lambda: other_queue.find_saved("Billing Invoices")
+                           is not None, what="the saved view elsewhere")
+        await pilot.press("colon", *"view all", "enter")
+        await pilot.press("colon", *"filter", "enter")  # an empty filter clears it
+        await wait_for(pilot, lambda: len(table(app).ticket_ids) == 5, what="all open")
+        await pilot.press("colon", *"view billing invoices", "enter")
+        await wait_for(pilot, lambda: table(app).ticket_ids == [shop.ticket_ids[4]],
+                       what="the saved view shown again")
+        q = screen.query_state
+        assert (q.view, q.view_arg, q.sort.value) == (View.TEAM, "billing", "age")
+        assert q.text == "prio:normal invoice"
+        await pilot.press("colon", *"views", "enter")
+        await wait_for_text(pilot, app, "billing invoices: team billing · by age")
+        await pilot.press("colon", *"view nothing-saved", "enter")
+        await wait_for(pilot, lambda: any("or a saved one (billing invoices)" in n.message
+                                          for n in app._notifications),
+                       what="the saved views named in the error")
+        await pilot.press("colon", *"unsave billing invoices", "enter")
+        await wait_for(pilot, lambda: screen.saved == [], what="the view forgotten")
