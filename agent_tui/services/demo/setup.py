@@ -144,15 +144,17 @@ HOURS = (
 
 MACROS = (
     ("Refund approved", "en", {"status": "solved", "tags": ["refund"]},
-     "Hi,\n\nGood news: your refund has been approved and is on its way back to the original "
-     "payment method. Card refunds take 5–10 business days to appear.\n\nBest regards,\n"
-     "Aurora Support"),
+     "Hi {customer.first_name},\n\nGood news: your refund has been approved and is on its "
+     "way back to the original payment method. Card refunds take 5–10 business days to "
+     "appear.\n\nBest regards,\n"
+     "{agent.name}, Aurora Support"),
     ("Ask for the order number", "en", {"status": "pending"},
-     "Hi,\n\nThanks for getting in touch. Could you send me your order number (it starts with "
-     "AU- and is in your confirmation e-mail)? Then I can look into this straight away."),
+     "Hi {customer.first_name},\n\nThanks for getting in touch. Could you send me your order "
+     "number (it starts with AU- and is in your confirmation e-mail)? Then I can look into "
+     "this straight away."),
     ("Delivery delay apology", "en", {"tags": ["delivery-delay"]},
-     "Hi,\n\nI'm sorry your parcel is late. I've asked the courier for an update and will get "
-     "back to you within one business day."),
+     "Hi {customer.first_name},\n\nI'm sorry your parcel is late. I've asked the courier for "
+     "an update and will get back to you within one business day (ticket #{ticket.id})."),
     ("Password reset steps", "en", {"status": "solved"},
      "Hi,\n\nTo reset your password, open the Aurora app, tap Sign in > Forgot password and "
      "follow the link we e-mail you. The link is valid for 30 minutes."),
@@ -162,12 +164,14 @@ MACROS = (
      "engineer and the tech supervisor; 3) post updates every 30 minutes until resolved; "
      "4) write the incident summary within one business day."),
     ("退款已处理", "zh", {"status": "solved", "tags": ["refund"]},
-     "您好，您的退款已审核通过，将原路退回。支付宝、微信 1–3 个工作日到账，银行卡 3–7 个工作日。"),
+     "{customer.name}您好，您的退款已审核通过，将原路退回。支付宝、微信 1–3 个工作日到账，"
+     "银行卡 3–7 个工作日。"),
     ("请提供订单号", "zh", {"status": "pending"},
-     "您好，感谢您的联系。麻烦提供一下订单号（以 AU- 开头，在下单确认短信或邮件里），"
-     "我马上帮您查询。"),
+     "{customer.name}您好，感谢您的联系。麻烦提供一下订单号"
+     "（以 AU- 开头，在下单确认短信或邮件里），我马上帮您查询。客服 {agent.name}"),
     ("物流延误致歉", "zh", {"tags": ["delivery-delay"]},
-     "您好，非常抱歉包裹延误了。已经帮您催促快递公司，一个工作日内给您回复最新进度。"),
+     "{customer.name}您好，非常抱歉包裹延误了。已经帮您催促快递公司，"
+     "一个工作日内给您回复最新进度。"),
     ("重置密码步骤", "zh", {"status": "solved"},
      "您好，打开 Aurora App，点击「登录 > 忘记密码」，按短信或邮件里的链接重置即可，"
      "链接 30 分钟内有效。"),
