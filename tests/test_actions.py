@@ -222,3 +222,33 @@ def test_cli_ticket_actions(url: str, store: Store) -> None:
     assert again.exit_code == 1 and "already merged into" in again.output
     nobody = run("ticket", "link", "x1", "2", "--db", url)
     assert nobody.exit_code == 2
+
+
+def test_migration_0009_up_down_up(store_url: str) -> None:
+    """0009 applies over an 0008 store with tickets, and reverses cleanly."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from agent_tui.store import open_store
+    from agent_tui.store.migrate import _config, current_revision, upgrade
+
+    store = open_store(store_url)
+    try:
+        upgrade(store, "0008")
+        upgrade(store)
+        assert current_revision(store) == "0009"
+        cfg = _config()
+        with store.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0008")
+        with store.engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("ticket")}
+        assert "ticket_link" not in names and "merged_into_id" not in columns
+        upgrade(store)
+        world = seed_world(store)
+        a, b = _new(world.store), _new(world.store)
+        with store.write() as s:
+            ticket_actions.link(s, agents.actor_for(s, "alice", Source.TUI), a, b)
+    finally:
+        store.dispose()
