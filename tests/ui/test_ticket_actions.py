@@ -141,3 +141,24 @@ async def test_stale_macro_is_a_conflict_and_keeps_the_draft(shop: Shop) -> None
         await wait_for_text(pilot, app, "Conflict", "nothing was saved")
         assert stored(shop, tid).status != Status.PENDING
         assert composer.draft.text == "my words"
+
+
+async def test_colon_verbs_escalate_link_merge(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_first_ticket(pilot, app)
+        tid = screen.ticket_id
+        other = next(t for t in shop.ticket_ids if t != tid)
+        version = stored(shop, tid).version
+        await pilot.press("colon", *"escalate vip waiting too long", "enter")
+        await wait_for(pilot, lambda: stored(shop, tid).version == version + 1,
+                       what="the escalation")
+        await pilot.press("colon", *f"link #{other} follow-up", "enter")
+        await wait_for_text(pilot, app, f"follow-up of #{other}")
+        await pilot.press("colon", *f"link {other} cousin", "enter")
+        await wait_for_text(pilot, app, "unknown link kind 'cousin'")
+        await pilot.press("colon", *"merge abc", "enter")
+        await wait_for_text(pilot, app, "abc is not a ticket id")
+        await pilot.press("colon", *f"unlink {other}", "enter")
+        await wait_for(pilot, lambda: screen.ticket is not None and not screen.ticket.links,
+                       what="the link gone")
