@@ -162,3 +162,19 @@ async def test_colon_verbs_escalate_link_merge(shop: Shop) -> None:
         await pilot.press("colon", *f"unlink {other}", "enter")
         await wait_for(pilot, lambda: screen.ticket is not None and not screen.ticket.links,
                        what="the link gone")
+
+
+async def test_header_shows_hostile_linked_subject_inert(shop: Shop) -> None:
+    from agent_tui.backend import Source
+    from agent_tui.services import agents, ticket_actions
+
+    evil = shop.create("Refund [/] [bold]now[/] \x1b]52;c;aGk=\x07 done")
+    app = shop.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = await open_first_ticket(pilot, app)
+        with shop.store.write() as s:
+            alice = agents.actor_for(s, "alice", Source.TUI)
+            ticket_actions.link(s, alice, screen.ticket_id, evil)
+        await pilot.press("R")
+        shown = await wait_for_text(pilot, app, f"related to #{evil}", "Refund [/] [bold]now[/]")
+        assert "\x1b" not in shown and "\x07" not in shown
