@@ -25,10 +25,16 @@ def serve(
         "--sse-per-user", help="Open event streams per agent and worker.", min=1)] = 4,
 ) -> None:
     """Serve the store to a team: REST + SSE under /api/v1, bearer API tokens."""
+    import signal
+
     import uvicorn
 
     from agent_tui.server.app import SERVE_ENV
 
+    # main() lets SIGPIPE kill the CLI (so `… | head` stops quietly); a server must
+    # survive a client that hangs up mid-response (a dead peer is an EPIPE, not a death).
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     url = db_url(db)
     with store_for(db) as store:  # refuses a missing or old store with one line
         if workers > 1 and store.is_sqlite:
