@@ -84,4 +84,4 @@ class Thread(VerticalScroll):
                 await self.mount(new_empty)
         if new:
             await self.mount_all(new)
-            self.scroll_end(animate=False)
+            self.anchor()  # stays at the newest as the cards are laid out, no extra frame
