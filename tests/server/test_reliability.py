@@ -191,3 +191,32 @@ async def test_kill_9_during_concurrent_writes_loses_no_acknowledged_write(
                      .scalars())
     lost = [m for m in acked if f"ack {m}" not in bodies]
     assert lost == [], f"{len(lost)} acknowledged writes lost of {len(acked)}"
+
+
+async def test_serve_with_two_workers_on_postgres(pg_store: Store, tmp_path: Path) -> None:
+    secrets = make_tokens(pg_store, ["alice", "bob"])
+    server = ProcessServer(pg_store.url, tmp_path / "workers.log",
+                           args=["--workers", "2"]).start()
+    reader = RemoteBackend(server.url, secrets["bob"])
+    writer = RemoteBackend(server.url, secrets["alice"])
+    try:
+        start = await reader.last_seq()
+        subjects = [f"Worker check {i}" for i in range(10)]
+
+        async def follow() -> set[int]:
+            created: set[int] = set()
+            async for event in reader.subscribe(start):
+                if event.kind == "ticket.created":
+                    created.add(int(event.entity_id or 0))
+                    if len(created) == len(subjects):
+                        return created
+            return created
+
+        task = asyncio.create_task(follow())
+        made = {(await writer.create_ticket(TicketCreate(
+            subject=s, body="hi", customer_email="w@example.com"))).id for s in subjects}
+        assert await asyncio.wait_for(task, 15) == made  # whichever worker served each write
+    finally:
+        await reader.close()
+        await writer.close()
+        server.stop()
