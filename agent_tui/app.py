@@ -308,7 +308,7 @@ def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME, start: st
     # Imported here: only this factory knows that the backend is local.
     from agent_tui.local import LocalBackend
     from agent_tui.services.agents import default_login
-    from agent_tui.store import open_store
+    from agent_tui.store import APP_CACHE_MIB, open_store
     from agent_tui.store.migrate import current_revision, head_revision
 
     def fail(message: str, code: int) -> int:
@@ -328,7 +328,7 @@ def launch(db_url: str, login: str | None, *, theme: str = DARK_THEME, start: st
             return fail(f"no Agent TUI store at {shown}; run `agent-tui init` first",
                         EXIT_NO_STORE)
     try:
-        store = open_store(db_url)
+        store = open_store(db_url, cache_mib=APP_CACHE_MIB)
     except ValueError as exc:
         return fail(str(exc), EXIT_ERROR)
     try:

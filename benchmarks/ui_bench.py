@@ -34,7 +34,7 @@ from timing import pct
 from agent_tui.app import AgentApp
 from agent_tui.local import LocalBackend
 from agent_tui.services.agents import default_login
-from agent_tui.store import open_store
+from agent_tui.store import APP_CACHE_MIB, open_store
 from screens.queue import QueueScreen
 from screens.ticket import TicketScreen
 from widgets.customer_panel import CustomerPanel
@@ -60,7 +60,7 @@ async def wait_until(pilot: Any, predicate: Any, timeout: float = 30.0) -> None:
 
 
 async def run(url: str, login: str | None, opens: int, pages: int) -> dict[str, Any]:
-    store = open_store(url)
+    store = open_store(url, cache_mib=APP_CACHE_MIB)  # as agent_tui.app.launch opens it
     if login is None:
         with store.read() as s:
             login = default_login(s)

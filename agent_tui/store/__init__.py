@@ -1,5 +1,5 @@
 """Persistence: engines, migrations, the event log and the queue queries."""
 
-from agent_tui.store.engine import Store, open_store
+from agent_tui.store.engine import APP_CACHE_MIB, Store, open_store
 
-__all__ = ["Store", "open_store"]
+__all__ = ["APP_CACHE_MIB", "Store", "open_store"]

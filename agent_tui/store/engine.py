@@ -27,7 +27,14 @@ BUSY_TIMEOUT_MS = 30_000
 T = TypeVar("T")
 
 
-def _sqlite_connect_hook(dbapi_conn: Any, _record: Any) -> None:
+#: SQLite page cache per connection. A server or a bulk import wants a big one; the
+#: agent's app reads a few pages at a time from a few threads and wants a small one.
+DEFAULT_CACHE_MIB = 64
+APP_CACHE_MIB = 2
+
+
+def _sqlite_connect_hook(dbapi_conn: Any, _record: Any, *,
+                         cache_mib: int = DEFAULT_CACHE_MIB) -> None:
     # Let SQLAlchemy's "begin" hook below issue BEGIN itself.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -35,7 +42,7 @@ def _sqlite_connect_hook(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = FULL")
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA cache_size = -65536")  # 64 MiB page cache per connection
+    cur.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")  # KiB
     cur.execute("PRAGMA temp_store = MEMORY")
     cur.close()
     # The knowledge index triggers call kb_prep (CJK bigrams, stemming).
@@ -47,7 +54,8 @@ def _sqlite_begin_hook(conn: sa.Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False,
+                cache_mib: int = DEFAULT_CACHE_MIB) -> Engine:
     """Create an engine for ``url`` with this project's settings."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -60,7 +68,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             pool_size=8,
             max_overflow=8,
         )
-        event.listen(engine, "connect", _sqlite_connect_hook)
+        event.listen(engine, "connect",
+                     lambda conn, record: _sqlite_connect_hook(conn, record, cache_mib=cache_mib))
         event.listen(engine, "begin", _sqlite_begin_hook)
         return engine
     if parsed.get_backend_name() == "postgresql":
@@ -141,6 +150,6 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(url: str, *, echo: bool = False) -> Store:
-    """Open (not migrate) the store at ``url``."""
-    return Store(url=url, engine=make_engine(url, echo=echo))
+def open_store(url: str, *, echo: bool = False, cache_mib: int = DEFAULT_CACHE_MIB) -> Store:
+    """Open (not migrate) the store at ``url`` (``cache_mib``: SQLite page cache per connection)."""
+    return Store(url=url, engine=make_engine(url, echo=echo, cache_mib=cache_mib))
