@@ -9,8 +9,6 @@ from backend_client import RemoteBackend
 from tests.server.serving import ThreadServer, make_tokens
 from tests.ui.conftest import SIZE, Shop, queue_ready, wait_for, wait_for_text
 
-pytest_plugins = ["tests.ui.conftest"]
-
 
 async def test_two_terminals_share_one_server_and_survive_its_restart(shop: Shop) -> None:
     secrets = make_tokens(shop.store, ["alice", "sam"])
