@@ -283,6 +283,7 @@ def binding_ids() -> set[str]:
     from screens.choose import ChoiceScreen, TextScreen
     from screens.command_line import CommandLineScreen
     from screens.customer import CustomerScreen
+    from screens.macro_picker import MacroPicker
     from screens.reveal import RevealScreen
     from screens.ticket import TicketScreen
     from widgets.composer import Composer
@@ -291,7 +292,8 @@ def binding_ids() -> set[str]:
 
     owners: list[type[Any]] = [AgentApp, QueueScreen, MonitorScreen, TicketScreen, CustomerScreen,
                                RevealScreen, ChoiceScreen, TextScreen, CommandLineScreen,
-                               Composer, SuggestionPanel, TicketTable, HelpScreen]
+                               Composer, SuggestionPanel, TicketTable, HelpScreen,
+                               MacroPicker, MonitorScreen]
     return {b.id for owner in owners for b in owner.BINDINGS
             if isinstance(b, Binding) and b.id}
 

@@ -8,7 +8,7 @@ import typer
 from sqlmodel import select
 
 from agent_tui.cli.common import EXIT_ERROR, DbOption, db_url, fail, store_for
-from agent_tui.cli.setup import _login_for
+from agent_tui.cli.setup import _launch_remote, _login_for
 from agent_tui.config import load_settings
 from agent_tui.domain.enums import Role
 from agent_tui.domain.tables import Agent
@@ -34,8 +34,14 @@ def monitor(
     read_only: Annotated[bool, typer.Option(
         "--read-only", help="A wall display: no selecting, reassigning or opening tickets.")
     ] = False,
+    server: Annotated[str | None, typer.Option(
+        "--server", help="Watch a team server (agent-tui serve) instead of a store; the "
+        "token is the one `agent-tui login` saved (or AGENT_TUI_TOKEN).")] = None,
 ) -> None:
     """Backlog, SLA clocks and breach forecast, agent board and KPIs, live. Supervisors only."""
+    if server:
+        # The server knows who the token belongs to and refuses agents on every route.
+        raise typer.Exit(_launch_remote(server, start="monitor", read_only=read_only))
     who = _login_for(db, load_settings(login=login).login)
     with store_for(db) as store, store.read() as s:
         agent = s.exec(select(Agent).where(Agent.login == who)).one()

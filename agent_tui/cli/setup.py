@@ -128,7 +128,7 @@ def root(
     raise typer.Exit(_launch(db_url(db), who))
 
 
-def _launch_remote(server: str) -> int:
+def _launch_remote(server: str, *, start: str = "queue", read_only: bool = False) -> int:
     """The app on a RemoteBackend; the token from the env, the keyring or the 0600 file."""
     from agent_tui.credentials import CredentialError, load_token
 
@@ -138,7 +138,7 @@ def _launch_remote(server: str) -> int:
         fail(str(exc), EXIT_ERROR)
     from agent_tui.app import launch_remote
 
-    return int(launch_remote(server, found.token))
+    return int(launch_remote(server, found.token, start=start, read_only=read_only))
 
 
 # --- init --------------------------------------------------------------------

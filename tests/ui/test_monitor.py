@@ -329,6 +329,19 @@ def test_cli_refuses_agents_and_missing_stores(shop: Shop, tmp_path: Path,
     assert ok.exit_code == 0, ok.output
     assert launched == {"db_url": shop.url, "login": "sam", "start": "monitor",
                         "read_only": True}
+    # --server: the token from the environment, the monitor on a RemoteBackend.
+    remote: dict[str, object] = {}
+
+    def fake_remote(server: str, token: str, **kwargs: object) -> int:
+        remote.update(kwargs, server=server, token=token)
+        return 0
+
+    monkeypatch.setattr("agent_tui.app.launch_remote", fake_remote)
+    monkeypatch.setenv("AGENT_TUI_TOKEN", "atk_test_secret")
+    ok = CliRunner().invoke(cli, ["monitor", "--server", "http://127.0.0.1:8765"])
+    assert ok.exit_code == 0, ok.output
+    assert remote == {"server": "http://127.0.0.1:8765", "token": "atk_test_secret",
+                      "start": "monitor", "read_only": False}
 
 
 async def test_idle_means_no_refetch_and_w_changes_the_kpi_window(clocks: Shop) -> None:
