@@ -89,7 +89,7 @@ class QueueScreen(QueueSaved):
         self.query_one(TicketTable).focus()
         self.set_interval(CLOCK_SECONDS, self._tick)
         self._render_bar()
-        self.load(reset_cursor=True)
+        self.load()
         self.load_saved()
         self._arm_presence()
 
@@ -101,7 +101,7 @@ class QueueScreen(QueueSaved):
     def _set_query(self, query: QueueQuery) -> None:
         self.query_state = query
         self._render_bar()
-        self.load(reset_cursor=True)
+        self.load()
 
     def action_show_view(self, view_name: str) -> None:
         """Switch to a built-in view (first page, filter kept)."""
@@ -133,8 +133,8 @@ class QueueScreen(QueueSaved):
         self._set_query(replace(self.query_state, sort=following))
 
     def action_refresh(self) -> None:
-        """Fetch the page and counts again now."""
-        self.load(reset_cursor=False)
+        """Fetch the rows held and the counts again now, where the window is."""
+        self._want("refresh")
 
     # -- paging and moving -----------------------------------------------
     def action_next_page(self) -> None:
@@ -164,7 +164,7 @@ class QueueScreen(QueueSaved):
         if self.window.at_top:
             self.table.move_cursor(row=0)
         else:
-            self.load(reset_cursor=True)
+            self.load()
 
     def action_cursor_bottom(self) -> None:
         self.table.move_cursor(row=max(self.table.row_count - 1, 0))

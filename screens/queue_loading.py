@@ -96,12 +96,13 @@ class QueueLoading(QueueNext):
         self._stale = False  # a live change arrived while another screen was on top
 
     # -- loading ---------------------------------------------------------
-    def load(self, *, reset_cursor: bool) -> None:
-        """Fetch the first page of the view and the counts now (cancelling a stale fetch)."""
+    def load(self) -> None:
+        """Fetch the first page of the view and the counts now, cursor on top (cancelling
+        a stale fetch)."""
         self._pending.clear()
         self.generation += 1
-        self.page = None if reset_cursor else self.page
-        self._start("reset", reset_cursor)
+        self.page = None
+        self._start("reset", True)
 
     @property
     def fetching(self) -> bool:
@@ -183,7 +184,7 @@ class QueueLoading(QueueNext):
                 self._want("refresh")  # the window moved meanwhile: ask again from where it is
                 return
             if not w.rows and not w.at_top:
-                self.load(reset_cursor=True)  # everything held is gone: back to the top
+                self.load()  # everything held is gone: back to the top
                 return
         elif message.cursor is None or not (
                 w.add_below(message.cursor, pages[0]) if op == "below"

@@ -154,11 +154,6 @@ class TicketTable(Widget, can_focus=True):
         return self._cursor
 
     @property
-    def top_row(self) -> int:
-        """The index of the row on the first line."""
-        return self._top
-
-    @property
     def row_count(self) -> int:
         return len(self._rows)
 
@@ -391,9 +386,3 @@ class TicketTable(Widget, can_focus=True):
                           else "") + due(row.sla_due_at, now), sla_style),
             "updated": _cell(ago(row.updated_at, now)),
         }
-
-    def cell_text(self, ticket_id: int, column: str) -> str:
-        """What the ``column`` cell of ``ticket_id`` says (tests and screen readers)."""
-        row = self.ticket(ticket_id)
-        return "" if row is None else self._cells(row)[column][0]
-

@@ -136,6 +136,10 @@ async def test_the_window_walks_a_long_view_both_ways(shop: Shop, monkeypatch) -
         assert t.selected_id == expected[-1] and screen.window.at_bottom
         assert screen.window.offset > 0  # pages above were dropped on the way
         await wait_for_text(pilot, app, "row 135 of 135")
+        deep = screen.window.offset
+        await pilot.press("r")  # a refresh re-fetches where the window is, not the top
+        await settle()
+        assert t.selected_id == expected[-1] and screen.window.offset == deep
         await pilot.press("right_square_bracket")
         await wait_for_text(pilot, app, "This is the end of the view.")
         for _ in range(40):
