@@ -30,10 +30,12 @@ THEMES = pytest.mark.parametrize("theme", [DARK_THEME, LIGHT_THEME])
 
 
 def app_for(shop: Shop, theme: str) -> AgentApp:
-    # Message times are shown as a time of day: pin them to a fixed past moment.
+    # Message times are shown as a time of day and a customer's first contact
+    # as a date: pin both to a fixed past moment, or the pictures age daily.
+    pinned = {"at": datetime(2025, 3, 3, 9, 30, tzinfo=UTC)}
     with shop.store.write() as session:
-        session.execute(sa.text("UPDATE message SET created_at = :at"),
-                        {"at": datetime(2025, 3, 3, 9, 30, tzinfo=UTC)})
+        session.execute(sa.text("UPDATE message SET created_at = :at"), pinned)
+        session.execute(sa.text("UPDATE customer SET created_at = :at"), pinned)
     return AgentApp(LocalBackend(shop.handle(), "alice"), "sqlite:///shop.db", theme=theme)
 
 
