@@ -138,6 +138,16 @@ class Composer(Vertical):
         self.add_class("-open")
         self.area.focus()
 
+    def use_draft(self, draft: Draft) -> None:
+        """Write ``draft`` from now on (another ticket's); the composer closes."""
+        self.draft = draft
+        self.sending = False
+        self.area.load_text(draft.text)
+        self.area.move_cursor(self.area.document.end)
+        self.hide_banner()
+        self.remove_class("-open")
+        self._show_mode()
+
     def add_text(self, text: str) -> None:
         """Append ``text`` to the draft (a blank line apart) and put the cursor after it."""
         current = self.area.text

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -68,6 +69,34 @@ class Thread(VerticalScroll):
     Thread > .thread--empty { color: $text-muted; }
     """
 
+    def __init__(self, messages: Sequence[MessageView] | None = None, *,
+                 name: str | None = None, id: str | None = None,
+                 classes: str | None = None, disabled: bool = False) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        #: Messages known before mounting: composed with the thread, so the
+        #: first layout is the final one (no empty frame, no re-layout).
+        self._initial = messages
+
+    def compose(self) -> ComposeResult:
+        if self._initial is None:
+            return
+        now = datetime.now(UTC)
+        yield from self._cards(self._initial, now)
+        if not self._initial:
+            yield self._empty()
+        self._initial = None
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    @staticmethod
+    def _cards(messages: Sequence[MessageView], now: datetime) -> list[MessageCard]:
+        return [MessageCard(m, now=now) for m in messages]
+
+    @staticmethod
+    def _empty() -> Static:
+        return Static("No messages yet.", classes="thread--empty")
+
     async def show(self, messages: Sequence[MessageView], *, now: datetime | None = None) -> None:
         """Replace the shown messages; keep the cards of messages already shown."""
         now = now or datetime.now(UTC)
@@ -75,13 +104,12 @@ class Thread(VerticalScroll):
         wanted = [m.id for m in messages]
         if shown and wanted[: len(shown)] == shown:
             # The usual change is new messages at the end: mount only those.
-            new = [MessageCard(m, now=now) for m in messages[len(shown):]]
+            new = self._cards(messages[len(shown):], now)
         else:
             await self.remove_children()
-            new = [MessageCard(m, now=now) for m in messages]
+            new = self._cards(messages, now)
             if not messages:
-                new_empty = Static("No messages yet.", classes="thread--empty")
-                await self.mount(new_empty)
+                await self.mount(self._empty())
         if new:
             await self.mount_all(new)
             self.anchor()  # stays at the newest as the cards are laid out, no extra frame
