@@ -36,9 +36,9 @@ from agent_tui.backend import (
     SlaTicket,
     TicketUpdate,
 )
-from screens.base import BackendScreen, Session, describe_error
+from screens.base import Session, describe_error
 from screens.choose import ChoiceScreen
-from screens.ticket import TicketScreen
+from screens.ticket_open import OpensTickets
 from widgets.key_bar import KeyBar
 from widgets.monitor_panels import BacklogPanel, ForecastPanel, KpiPanel
 from widgets.monitor_tables import AgentTable, SlaTable
@@ -55,7 +55,7 @@ LIVE = Binding.Group("Live")
 ACT = Binding.Group("Act")
 
 
-class MonitorScreen(BackendScreen):
+class MonitorScreen(OpensTickets):
     """Backlog, SLA clocks with countdowns, breach forecast, agent board and KPIs, live."""
 
     CSS_PATH = "monitor.tcss"
@@ -384,7 +384,7 @@ class MonitorScreen(BackendScreen):
         """Open the ticket under the cursor in the workspace."""
         ticket = self.sla.cursor_ticket
         if ticket is not None:
-            self.app.push_screen(TicketScreen(self.session, ticket.id))
+            self.open_workspace(ticket.id)
 
     @on(DataTable.RowSelected, "#sla")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

@@ -18,7 +18,6 @@ from screens.queue_commands import queue_commands
 from screens.queue_loading import CHANNELS, EMPTY_MESSAGE, VIEW_KEYS, QueueQuery
 from screens.queue_next import NEXT_BINDINGS
 from screens.queue_saved import QueueSaved
-from screens.ticket import TicketScreen
 from widgets.key_bar import KeyBar
 from widgets.status_bar import StatusBar
 from widgets.ticket_table import TicketTable
@@ -271,9 +270,8 @@ class QueueScreen(QueueSaved):
     def open_ticket(self, ticket_id: int) -> None:
         """Open ticket ``ticket_id``, shown in the queue or not."""
         row = self.table.ticket(ticket_id)
-        self.app.push_screen(TicketScreen(self.session, ticket_id,
-                                          customer_id=row.customer_id if row else None,
-                                          neighbour=self._neighbour))
+        self.open_workspace(ticket_id, customer_id=row.customer_id if row else None,
+                            neighbour=self._neighbour)
 
     def _neighbour(self, ticket_id: int, step: int) -> tuple[int, int] | None:
         """The ticket ``step`` rows from ``ticket_id``; the cursor follows the workspace."""

@@ -7,13 +7,14 @@ from textual.message import Message
 from textual.timer import Timer
 
 from agent_tui.backend import BackendError, Presence
-from screens.base import BackendScreen, Session
+from screens.base import Session
+from screens.ticket_open import OpensTickets
 from widgets.ticket_table import TicketTable
 
 PRESENCE_SECONDS = 10  # how often the page asks who else has its tickets open
 
 
-class QueuePresence(BackendScreen):
+class QueuePresence(OpensTickets):
     """Base of the queue screen: polls presence for the rows on screen."""
 
     def __init__(self, session: Session) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import work
@@ -22,14 +22,14 @@ from agent_tui.backend import (
     TicketDetail,
 )
 from screens.base import Session, TicketsChanged, describe_error
-from screens.changes import describe_changes
 from screens.command_line import Command
 from screens.customer import CustomerScreen
 from screens.reveal import RevealScreen
-from screens.ticket_actions import ACTION_BINDINGS, TicketActions
+from screens.ticket_actions import ACTION_BINDINGS
 from screens.ticket_commands import ticket_commands
 from screens.ticket_fields import FIELD_BINDINGS
-from screens.ticket_open import Opening, fetch_opening
+from screens.ticket_open import Neighbour, Opening, fetch_opening
+from screens.ticket_send import TicketSend
 from widgets.composer import Composer, Draft, Mode
 from widgets.customer_panel import CustomerPanel
 from widgets.key_bar import KeyBar
@@ -44,9 +44,6 @@ PRESENCE_BEAT = 10.0
 
 NAV = Binding.Group("Move")
 
-#: Given a ticket id and a step (1 next, -1 previous), the neighbouring ticket's id and
-#: customer id in the list the ticket was opened from, or None at its end.
-Neighbour = Callable[[int, int], "tuple[int, int] | None"]
 ACT = Binding.Group("Ticket")
 CUST = Binding.Group("Customer")
 
@@ -60,7 +57,7 @@ def _event_version(diff: dict[str, object]) -> int | None:
     return None
 
 
-class TicketScreen(TicketActions):
+class TicketScreen(TicketSend):
     """A ticket's header and conversation.
 
     Writes send the version on screen as ``expected_version``: if somebody
@@ -121,30 +118,25 @@ class TicketScreen(TicketActions):
             super().__init__()
             self.others = others
 
-    class SendRefused(Message):
-        """The backend refused the draft; ``fresh`` is the ticket as it is now, if known."""
-
-        def __init__(self, reason: str, fresh: TicketDetail | None) -> None:
-            super().__init__()
-            self.reason = reason
-            self.fresh = fresh
-
     def __init__(self, session: Session, ticket_id: int, *,
-                 customer_id: int | None = None, neighbour: Neighbour | None = None) -> None:
+                 customer_id: int | None = None, neighbour: Neighbour | None = None,
+                 opening: Opening | None = None) -> None:
         super().__init__(session)
         self.ticket_id = ticket_id
         self.customer_hint = customer_id  # from the queue row: the 360 need not wait
         self.neighbour = neighbour  # the queue's next/previous row, when opened from it
+        #: Fetched before the screen opened (OpensTickets): composed in, not loaded.
+        self.opening = opening
         self.ticket: TicketDetail | None = None
         self._presence_timer: Timer | None = None
 
-    def _post_loaded(self, ticket: TicketDetail, done: str) -> None:
-        self.post_message(self.Loaded(ticket, done=done))
+    def _post_loaded(self, ticket: TicketDetail, done: str, *, sent: bool = False) -> None:
+        self.post_message(self.Loaded(ticket, done=done, sent=sent))
 
     def compose(self) -> ComposeResult:
         yield TicketHeader(id="header")
         with Horizontal(id="workspace"):
-            yield Thread(id="thread")
+            yield Thread(self.opening.ticket.messages if self.opening else None, id="thread")
             with Vertical(id="side"):
                 yield CustomerPanel(id="customer")
                 yield SuggestionPanel(id="knowledge")
@@ -156,11 +148,69 @@ class TicketScreen(TicketActions):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        self._focus_draft()
+        if self.opening is not None:
+            # Shown before the first layout: the screen's first frame is complete.
+            self._fill(self.opening)
+            self.opening = None  # the screen keeps what it shows, not what it opened with
+        else:
+            self._open()
+        self._presence_tick()
+
+    def _focus_draft(self) -> None:
         self.query_one(Thread).focus()
-        if self.query_one(Composer).draft.text.strip():
+        composer = self.query_one(Composer)
+        if composer.draft.text.strip():
             # An unsent draft from an earlier visit: show it where it was left.
-            self.query_one(Composer).open(self.query_one(Composer).draft.mode)
-        self._open()
+            composer.open(composer.draft.mode)
+
+    # -- one workspace for every ticket ----------------------------------
+    #: Worker groups that belong to the ticket on screen: a switch cancels them, so
+    #: nothing fetched for the last ticket lands on the next. A send is let finish
+    #: (its draft must not be sent twice); its result names its ticket.
+    TICKET_GROUPS: ClassVar[tuple[str, ...]] = (
+        "ticket", "customer", "presence", "kb", "kb-article", "pickers")
+
+    class Switch(Message):
+        """Show another ticket in this workspace (see :meth:`switch_to`)."""
+
+        def __init__(self, opening: Opening, neighbour: Neighbour | None, show: bool,
+                     replace: bool) -> None:
+            super().__init__()
+            self.opening = opening
+            self.neighbour = neighbour
+            self.show = show
+            self.replace = replace
+
+    def switch_to(self, opening: Opening, neighbour: Neighbour | None, *,
+                  show: bool = False, replace: bool = False) -> None:
+        """Show ``opening`` here instead of the ticket shown (``show``: then put it on screen).
+
+        Building a workspace is most of what opening a ticket costs, so the app
+        keeps one and refills it. The last ticket's workers stop now; what they
+        already posted is handled before the switch, which is itself a message.
+        """
+        for group in self.TICKET_GROUPS:
+            self.workers.cancel_group(self, group)
+        self.post_message(self.Switch(opening, neighbour, show, replace))
+
+    async def on_ticket_screen_switch(self, message: TicketScreen.Switch) -> None:
+        opening = message.opening
+        with self.app.batch_update():
+            self.ticket_id = opening.ticket.id
+            self.neighbour = message.neighbour
+            self.customer_hint = None
+            self.query_one(TicketHeader).set_presence([])
+            self.query_one(StatusBar).view = f"ticket #{self.ticket_id}"
+            self.query_one(Composer).use_draft(
+                self.session.drafts.setdefault(self.ticket_id, Draft(mode="reply")))
+            await self._show_opening(opening)
+            self._focus_draft()
+        if message.show and not self.is_current:
+            if message.replace:
+                self.app.switch_screen(self)
+            else:
+                self.app.push_screen(self)
         self._presence_tick()
 
     # -- workers ---------------------------------------------------------
@@ -202,33 +252,10 @@ class TicketScreen(TicketActions):
         # Re-arm one timer per beat: beats never pile up behind a slow backend.
         if self._presence_timer is not None:
             self._presence_timer.stop()
+        if not self.is_current:
+            # Back at the queue (the workspace is kept for the next ticket): no beat.
+            return
         self._presence_timer = self.set_timer(PRESENCE_BEAT, self._presence_tick)
-
-    @work(exclusive=True, exit_on_error=False, group="send")
-    async def _send(self, mode: Mode, text: str, version: int) -> None:
-        send = self.backend.reply if mode == "reply" else self.backend.note
-        try:
-            ticket = await send(self.ticket_id, text, expected_version=version)
-        except Conflict as conflict:
-            who = conflict.changed_by or "someone"
-            try:
-                fresh: TicketDetail | None = await self.backend.get_ticket(self.ticket_id)
-            except Exception:
-                fresh = None
-            what = ""
-            if fresh is not None and self.ticket is not None:
-                what = "; ".join(describe_changes(self.ticket, fresh))
-            self.post_message(self.SendRefused(
-                f"Not sent: {who} changed #{self.ticket_id} while you were writing"
-                f"{' (' + what + ')' if what else ''}. The thread is updated and your "
-                "draft is kept as you wrote it: read it, then ctrl+s to send.", fresh))
-            return
-        except Exception as error:
-            self.post_message(self.SendRefused(
-                f"Not sent: {error}. Your draft is kept; ctrl+s to try again.", None))
-            return
-        label = "Reply sent" if mode == "reply" else "Note added"
-        self.post_message(self.Loaded(ticket, done=f"{label} on #{ticket.id}", sent=True))
 
     # -- handlers --------------------------------------------------------
     async def on_ticket_screen_opened(self, message: TicketScreen.Opened) -> None:
@@ -236,22 +263,32 @@ class TicketScreen(TicketActions):
 
     async def _show_opening(self, opening: Opening) -> None:
         with self.app.batch_update():
-            self.ticket = opening.ticket
-            self.query_one(TicketHeader).show(opening.ticket)
             await self.query_one(Thread).show(opening.ticket.messages)
-            if isinstance(opening.customer, BaseException):
-                self.query_one(CustomerPanel).show_error(
-                    f"The customer could not be loaded ({describe_error(opening.customer)}):"
-                    " R reloads.")
-            else:
-                self.query_one(CustomerPanel).show(opening.customer,
-                                                   current_ticket=self.ticket_id)
-            if isinstance(opening.found, BaseException):
-                self._suggest("")  # one more try on its own; its failure is then reported
-            else:
-                self.query_one(SuggestionPanel).show(opening.found, query="")
+            self._fill(opening)
+
+    def _fill(self, opening: Opening) -> None:
+        """Show an opening's ticket header, 360 and suggestions (the thread is shown)."""
+        self.ticket = opening.ticket
+        self.query_one(TicketHeader).show(opening.ticket)
+        if isinstance(opening.customer, BaseException):
+            self.query_one(CustomerPanel).show_error(
+                f"The customer could not be loaded ({describe_error(opening.customer)}):"
+                " R reloads.")
+        else:
+            self.query_one(CustomerPanel).show(opening.customer, current_ticket=self.ticket_id)
+        if isinstance(opening.found, BaseException):
+            self._suggest("")  # one more try on its own; its failure is then reported
+        else:
+            self.query_one(SuggestionPanel).show(opening.found, query="")
 
     async def on_ticket_screen_loaded(self, message: TicketScreen.Loaded) -> None:
+        if message.ticket.id != self.ticket_id:
+            # A send that finished after the agent moved on to another ticket.
+            if message.sent and (draft := self.session.drafts.get(message.ticket.id)):
+                draft.text = ""
+            if message.done:
+                self.notify(message.done, markup=False)
+            return
         first = self.ticket is None
         grew = not first and self.ticket is not None and (
             len(message.ticket.messages) != len(self.ticket.messages))
@@ -268,21 +305,8 @@ class TicketScreen(TicketActions):
         if message.done:
             self.notify(message.done, markup=False)
 
-    async def on_ticket_screen_send_refused(self, message: TicketScreen.SendRefused) -> None:
-        if message.fresh is not None:
-            self.ticket = message.fresh
-            self.query_one(TicketHeader).show(message.fresh)
-            await self.query_one(Thread).show(message.fresh.messages)
-        self.query_one(Composer).refused(message.reason)
-
     def on_ticket_screen_customer_loaded(self, message: TicketScreen.CustomerLoaded) -> None:
         self.query_one(CustomerPanel).show(message.data, current_ticket=self.ticket_id)
-
-    def on_composer_send(self, message: Composer.Send) -> None:
-        if self.ticket is None:
-            message.composer.refused("The ticket is still loading; ctrl+s again in a moment.")
-            return
-        self._send(message.draft.mode, message.draft.text, self.ticket.version)
 
     def focus_thread(self) -> None:
         self.query_one(Thread).focus()
@@ -322,6 +346,7 @@ class TicketScreen(TicketActions):
         """Return to the queue."""
         if self._presence_timer is not None:
             self._presence_timer.stop()
+        self.workers.cancel_group(self, "presence")
         backend = self.backend
         self.app.run_worker(backend.set_presence(None, None), exit_on_error=False,
                             group="presence-leave")
@@ -339,11 +364,9 @@ class TicketScreen(TicketActions):
                         else "Open a ticket from the queue to move between tickets.",
                         markup=False)
             return
-        if self._presence_timer is not None:
-            self._presence_timer.stop()
         ticket_id, customer_id = target
-        self.app.switch_screen(TicketScreen(self.session, ticket_id, customer_id=customer_id,
-                                            neighbour=self.neighbour))
+        self.open_workspace(ticket_id, customer_id=customer_id, neighbour=self.neighbour,
+                            replace=True)
 
     def action_scroll_down(self) -> None:
         self.query_one(Thread).scroll_down(animate=False)

@@ -14,8 +14,8 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 
 from agent_tui.backend import Priority, Status, TicketDetail, TicketUpdate
-from screens.base import BackendScreen
 from screens.choose import ChoiceScreen, TextScreen
+from screens.ticket_open import OpensTickets
 
 FIELDS = Binding.Group("Fields")
 
@@ -47,14 +47,17 @@ def _label(status: Status) -> str:
     return status.value.replace("_", " ")
 
 
-class TicketFields(BackendScreen):
+class TicketFields(OpensTickets):
     """Base of :class:`~screens.ticket.TicketScreen`: the field pickers and their saves."""
 
     ticket: TicketDetail | None
     ticket_id: int
 
-    def _post_loaded(self, ticket: TicketDetail, done: str) -> None:
-        """Hand a saved ticket to the screen (it posts its own ``Loaded`` message)."""
+    def _post_loaded(self, ticket: TicketDetail, done: str, *, sent: bool = False) -> None:
+        """Hand a saved ticket to the screen (it posts its own ``Loaded`` message).
+
+        ``sent``: the composer's draft went out with this change.
+        """
         raise NotImplementedError
 
     def _ready(self) -> TicketDetail | None:

@@ -1,19 +1,30 @@
-"""What the ticket workspace shows on opening, fetched in one go.
+"""What the ticket workspace shows on opening, fetched in one go, before it opens.
 
 The ticket, its customer's 360 and the knowledge suggestions are three reads
 made in parallel (the queue row names the customer, so the 360 need not wait
-for the ticket); the workspace shows them in one batch instead of laying the
-screen out again as each arrives.
+for the ticket). Screens that open tickets (:class:`OpensTickets`) fetch all
+three first and then push the workspace built from them: its first layout is
+its last, with no empty frame and no second layout as the data arrives (that
+was most of the cost of opening a ticket).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from textual.message import Message
+
 from agent_tui.backend import Backend, Customer360, Suggestion, TicketDetail
+from screens.base import BackendScreen
+
+#: Given a ticket id and a step (1 next, -1 previous), the neighbouring ticket's id and
+#: customer id in the list the ticket was opened from, or None at its end.
+Neighbour = Callable[[int, int], "tuple[int, int] | None"]
 
 SUGGESTIONS = 6  # articles suggested for a ticket
+WORKSPACE = "workspace"  # the name the app's ticket workspace is installed under
 
 
 @dataclass(frozen=True)
@@ -51,3 +62,60 @@ async def fetch_opening(backend: Backend, ticket_id: int,
     if isinstance(customer, asyncio.CancelledError) or isinstance(found, asyncio.CancelledError):
         raise asyncio.CancelledError
     return Opening(ticket, customer, found)
+
+
+class OpensTickets(BackendScreen):
+    """A screen that opens tickets in the workspace once their opening is fetched.
+
+    The fetch is an exclusive worker: opening another ticket before the first
+    arrives cancels it, and a failure is the screen's usual error notification
+    (the workspace does not open on a ticket that cannot be read).
+    """
+
+    class Ready(Message):
+        """A ticket's opening is in; the workspace can be shown."""
+
+        def __init__(self, opening: Opening, neighbour: Neighbour | None,
+                     replace: bool) -> None:
+            super().__init__()
+            self.opening = opening
+            self.neighbour = neighbour
+            self.replace = replace
+
+    def open_workspace(self, ticket_id: int, *, customer_id: int | None = None,
+                       neighbour: Neighbour | None = None, replace: bool = False) -> None:
+        """Fetch ticket ``ticket_id`` with its 360 and suggestions, then show it.
+
+        ``replace``: the workspace takes this screen's place instead of going on top.
+        """
+        self.run_worker(self._fetch_workspace(ticket_id, customer_id, neighbour, replace),
+                        exclusive=True, group="opening", exit_on_error=False)
+
+    async def _fetch_workspace(self, ticket_id: int, customer_id: int | None,
+                               neighbour: Neighbour | None, replace: bool) -> None:
+        opening = await fetch_opening(self.backend, ticket_id, customer_id)
+        self.post_message(self.Ready(opening, neighbour, replace))
+
+    def on_opens_tickets_ready(self, message: OpensTickets.Ready) -> None:
+        # The workspace opens tickets too (next/previous), so it imports this module.
+        from screens.ticket import TicketScreen
+
+        app, opening = self.app, message.opening
+        workspace = (app.get_screen(WORKSPACE) if app.is_screen_installed(WORKSPACE)
+                     else None)
+        if isinstance(workspace, TicketScreen) and (
+                workspace is app.screen or workspace not in app.screen_stack):
+            # The app's one workspace, refilled: in place, or then brought on screen.
+            workspace.switch_to(opening, message.neighbour, show=True,
+                                replace=message.replace)
+            return
+        screen = TicketScreen(self.session, opening.ticket.id,
+                              neighbour=message.neighbour, opening=opening)
+        if workspace is None:
+            app.install_screen(screen, WORKSPACE)
+        # else: the workspace is further down the stack (e.g. under the monitor):
+        # this ticket gets a workspace of its own, dropped when it closes.
+        if message.replace:
+            app.switch_screen(screen)
+        else:
+            app.push_screen(screen)
