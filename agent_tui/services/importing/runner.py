@@ -28,6 +28,7 @@ from agent_tui.domain.errors import Invalid
 from agent_tui.services.importing.batch import KindWriter
 from agent_tui.services.importing.columns import COLUMNS
 from agent_tui.services.importing.customers import CustomerWriter
+from agent_tui.services.importing.facts import NewTicketFacts
 from agent_tui.services.importing.orders_kb import ArticleWriter, OrderWriter
 from agent_tui.services.importing.records import Lookups, Record, RowError, validate
 from agent_tui.services.importing.source import ColumnMap, Reader, file_changed, format_for
@@ -271,6 +272,8 @@ def _import(store: Store, actor: Actor, *, kind: str, path: Path, fmt: str | Non
             batches: Iterable[Batch] = (
                 kept.batches if kept.batches is not None and fresh == lookups
                 else _validated(reader, kind, fresh, batch_size))
+            if isinstance(writer, TicketWriter):
+                writer.facts = NewTicketFacts(session)
             indexes = IndexRebuild()
             if kind == "tickets" and _rebuild_pays(session, checked.created):
                 indexes.drop(session)
@@ -295,8 +298,9 @@ def _import(store: Store, actor: Actor, *, kind: str, path: Path, fmt: str | Non
         return report
     report.committed = True
     if kind == "tickets" and report.created:
-        # Derived data, resumable by its watermark: built after the import
-        # committed, so a failure here loses no imported row.
+        # The import built its new tickets' facts; this catches up on any
+        # that lay above the watermark already (a no-op otherwise). Resumable
+        # by its watermark, after the commit, so a failure loses no imported row.
         from agent_tui.services.metrics_facts import build_missing
 
         build_missing(store.write, progress=None if progress is None else (

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from agent_tui.domain.enums import AuthorKind, Channel, Priority, Status
 from agent_tui.domain.tables import Message, Ticket, TicketTag, utcnow
 from agent_tui.services.importing.batch import KindWriter, match_existing, update_many
+from agent_tui.services.importing.facts import NewTicketFacts
 from agent_tui.services.importing.records import RowError, TicketRecord
 from agent_tui.services.importing.writes import (
     IN_CHUNK,
@@ -58,6 +59,13 @@ def _body_note(body: str) -> str:
 
 class TicketWriter(KindWriter):
     entity = "ticket"
+    #: Set by the write pass to build the created tickets' KPI facts in its transaction.
+    facts: NewTicketFacts | None = None
+
+    def finish(self, session: Session) -> None:
+        super().finish(session)
+        if self.facts is not None:
+            self.facts.finish(session)
 
     def apply(self, session: Session, records: list[TicketRecord]) -> list[RowError]:
         existing = match_existing(session, T, records, _COLUMNS)
@@ -187,6 +195,7 @@ class TicketWriter(KindWriter):
         tickets: list[tuple[Any, ...]] = []
         messages: list[tuple[Any, ...]] = []
         tags: list[tuple[int, str]] = []
+        facts: list[tuple[int, str, int | None, int | None, int, str, Any]] = []
         team_names, agent_logins = self.lookups.team_names, self.lookups.agent_logins
         customer_kind = AuthorKind.CUSTOMER.value
         add_event = self.sink.add_encoded
@@ -202,6 +211,7 @@ class TicketWriter(KindWriter):
                             1, at_text, at_text))
             messages.append((tid, customer_kind, cid, True, r.body, channel, at_text))
             tags.extend((tid, tag) for tag in r.tags)
+            facts.append((tid, channel, r.team_id, r.assignee_id, priority, status, at))
             add_event("ticket.imported", "ticket", tid, encode_diff({"after": {
                 "assignee": agent_logins.get(r.assignee_id) if r.assignee_id else None,
                 "category": r.category, "channel": channel, "created_at": at.isoformat(),
@@ -213,6 +223,8 @@ class TicketWriter(KindWriter):
         insert_tuples(session, T, _TICKET_INSERT, tickets)
         insert_tuples(session, M, _MESSAGE_INSERT, messages)
         insert_tuples(session, TT, ("ticket_id", "tag"), tags)
+        if self.facts is not None:
+            self.facts.add(session, facts)
 
     def _update(self, session: Session,
                 updates: list[tuple[TicketRecord, Any, dict[str, Any], dict[str, Any]]],
