@@ -20,6 +20,7 @@ from agent_tui.backend import Channel, Page, Sort, TicketFilters, TicketRow, Vie
 from screens import queue_window
 from screens.base import Session, TicketsChanged
 from screens.filter_syntax import parse_filter
+from screens.heap import settle_after_refresh
 from screens.queue_next import QueueNext
 from widgets.ticket_table import TicketTable
 
@@ -195,6 +196,7 @@ class QueueLoading(QueueNext):
         self.table.show_rows(w.rows, reset_cursor=op == "reset" and message.reset_cursor)
         if first and w.rows:
             self._presence(self.table.ticket_ids)
+            settle_after_refresh(self.app, "queue")
         empty = self.query_one("#empty", Static)
         empty.update(EMPTY_MESSAGE)
         empty.display = not w.rows

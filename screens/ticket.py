@@ -24,6 +24,7 @@ from agent_tui.backend import (
 from screens.base import Session, TicketsChanged, describe_error
 from screens.command_line import Command
 from screens.customer import CustomerScreen
+from screens.heap import settle_after_refresh
 from screens.reveal import RevealScreen
 from screens.ticket_actions import ACTION_BINDINGS
 from screens.ticket_commands import ticket_commands
@@ -156,6 +157,7 @@ class TicketScreen(TicketSend):
         else:
             self._open()
         self._presence_tick()
+        settle_after_refresh(self.app, "workspace")
 
     def _focus_draft(self) -> None:
         self.query_one(Thread).focus()
