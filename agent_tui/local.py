@@ -69,9 +69,9 @@ from agent_tui.services import (
 )
 from agent_tui.services import queue as queue_svc
 from agent_tui.services import routing as routing_svc
-from agent_tui.services.convert import event_view
+from agent_tui.services.convert import event_view, masked_event
 from agent_tui.services.next_ticket import next_ticket as next_ticket_svc
-from agent_tui.services.perms import require
+from agent_tui.services.perms import require, sees_personal_data
 from agent_tui.services.sla_sweeper import SlaSweeper
 from agent_tui.store import Store
 from agent_tui.store.events import Actor, events_after, last_seq
@@ -84,8 +84,9 @@ POLL_INTERVAL = 0.2
 SLA_SWEEP_INTERVAL = 30.0
 
 
-def _event_views(session: Session, *, after_seq: int) -> list[EventView]:
-    return [event_view(e) for e in events_after(session, after_seq)]
+def _event_views(session: Session, *, after_seq: int, masked: bool) -> list[EventView]:
+    views = [event_view(e) for e in events_after(session, after_seq)]
+    return [masked_event(v) for v in views] if masked else views
 
 
 class LocalBackend:
@@ -306,8 +307,10 @@ class LocalBackend:
         other processes' writes too, within ``poll_interval``.
         """
         cursor = after_seq
+        masked = not sees_personal_data(self.actor)  # agents: personal data masked (§9)
         while True:
-            batch = await self._read(functools.partial(_event_views, after_seq=cursor))
+            batch = await self._read(functools.partial(_event_views, after_seq=cursor,
+                                                       masked=masked))
             for ev in batch:
                 cursor = ev.seq
                 yield ev

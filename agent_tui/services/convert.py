@@ -164,10 +164,49 @@ def rating_view(rating: Rating) -> RatingView:
     )
 
 
+def _clean_diff(value: Any) -> Any:
+    """Every string in an event's diff through ``safe_text`` (a subject, a name...)."""
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {safe_line(str(k)): _clean_diff(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_diff(v) for v in value]
+    return value
+
+
+def _mask_diff(value: Any, key: str = "", channel: str = "") -> Any:
+    if isinstance(value, dict):
+        own = value.get("channel")
+        channel = own if isinstance(own, str) else channel
+        return {k: _mask_diff(v, k, channel) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_diff(v, key, channel) for v in value]
+    if not isinstance(value, str) or not value:
+        return value
+    if key == "email":
+        return mask_email(value)
+    if key == "phone":
+        return mask_phone(value)
+    if key == "address":
+        return mask_address(channel, value)
+    return mask_free_text(value)
+
+
+def masked_event(view: EventView) -> EventView:
+    """``view`` as an agent may see it: personal data in its diff masked (§9).
+
+    Structured fields (``email``, ``phone``, an identity's ``address``) are
+    masked as the 360 masks them; any other text as message bodies are, so
+    an address or a card number quoted in a subject or a reason is masked too.
+    """
+    return view.model_copy(update={"diff": _mask_diff(view.diff)})
+
+
 def event_view(ev: Event) -> EventView:
     assert ev.seq is not None
     try:
-        diff = json.loads(ev.diff or "{}")
+        diff = _clean_diff(json.loads(ev.diff or "{}"))
     except ValueError:
         diff = {}
     return EventView(
