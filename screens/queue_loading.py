@@ -25,6 +25,10 @@ from screens.queue_next import QueueNext
 from widgets.ticket_table import TicketTable
 
 EMPTY_MESSAGE = "No tickets in this view."
+#: Seconds after the queue's first page is on screen before the ticket workspace is
+#: built off screen (OpensTickets.prepare_workspace): after the first frame, well
+#: before a first ticket is likely to be chosen.
+PREPARE_AFTER = 0.3
 
 #: (key, view, label) for the view bar; 7 and 8 show the team / channel chosen with 9 / 0.
 VIEW_KEYS: tuple[tuple[str, View, str], ...] = (
@@ -197,10 +201,17 @@ class QueueLoading(QueueNext):
         if first and w.rows:
             self._presence(self.table.ticket_ids)
             settle_after_refresh(self.app, "queue")
+            self.set_timer(PREPARE_AFTER, self._prepare_workspace)
         empty = self.query_one("#empty", Static)
         empty.update(EMPTY_MESSAGE)
         empty.display = not w.rows
         self._render_position()
+
+    def _prepare_workspace(self) -> None:
+        ticket_id = self.table.selected_id
+        if ticket_id is not None:
+            row = self.table.ticket(ticket_id)
+            self.prepare_workspace(ticket_id, row.customer_id if row else None)
 
     @on(TicketTable.NearEdge, "#tickets")
     def _near_edge(self, event: TicketTable.NearEdge) -> None:

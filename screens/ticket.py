@@ -156,7 +156,8 @@ class TicketScreen(TicketSend):
             self.opening = None  # the screen keeps what it shows, not what it opened with
         else:
             self._open()
-        self._presence_tick()
+        if self.is_current:  # not when built off screen (OpensTickets.prepare_workspace)
+            self._presence_tick()
         settle_after_refresh(self.app, "workspace")
 
     def _focus_draft(self) -> None:

@@ -15,13 +15,14 @@ from textual.pilot import Pilot
 
 import screens.ticket
 from agent_tui.app import AgentApp
-from agent_tui.backend import Priority, TicketDetail, TicketUpdate
+from agent_tui.backend import Priority, TicketDetail, TicketUpdate, Unavailable
 from agent_tui.local import LocalBackend
 from screens.queue import QueueScreen
 from screens.ticket import TicketScreen
+from screens.ticket_open import WORKSPACE
 from tests.ui.conftest import SIZE, Shop, queue_ready, screen_text, table, wait_for, wait_for_text
 from widgets.composer import Composer
-from widgets.thread import Thread
+from widgets.thread import MessageCard, Thread
 
 from .test_composer import messages_in_store
 
@@ -180,3 +181,61 @@ async def test_a_refused_reply_after_moving_on_keeps_its_draft(shop: Shop) -> No
         await wait_for(pilot, lambda: showing(app, a), what="back on A")
         assert screen.query_one(Composer).area.text == draft
     await sam.close()
+
+
+async def test_the_workspace_is_built_off_screen_while_the_queue_shows(shop: Shop) -> None:
+    """Built at idle on the cursor's ticket: invisible to others, and the first open uses it."""
+    app = shop.app()
+    sam = LocalBackend(shop.handle(), "sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, app)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        await wait_for(pilot, lambda: app.is_screen_installed(WORKSPACE), what="the workspace")
+        prepared = app.get_screen(WORKSPACE)
+        assert isinstance(prepared, TicketScreen)
+        await wait_for(pilot, lambda: prepared.ticket is not None, what="its ticket")
+        # Running and laid out at the app's size, yet not shown: the queue is on screen.
+        assert prepared.is_running and prepared not in app.screen_stack
+        assert app.screen is queue and prepared.size == app.size
+        ids = table(app).ticket_ids
+        cursor = ids[0]
+        assert prepared.ticket_id == cursor
+        # Nobody is told the agent looks at a ticket they have not opened.
+        await pilot.pause(0.3)
+        assert await sam.presence([cursor]) == []
+        # Opening a ticket (another than the one it was built on) refills that screen.
+        opened = await open_row(pilot, app, 2)
+        assert opened is prepared and opened.ticket_id == ids[2] != cursor
+        thread_ids = [c.message.id for c in opened.query(MessageCard)]
+        assert opened.ticket is not None
+        assert thread_ids == [m.id for m in opened.ticket.messages]
+        for _ in range(50):
+            if [p.agent for p in await sam.presence([opened.ticket_id])] == ["alice"]:
+                break
+            await pilot.pause(0.05)
+        assert [p.agent for p in await sam.presence([opened.ticket_id])] == ["alice"]
+
+
+async def test_a_failing_backend_only_loses_the_head_start(shop: Shop) -> None:
+    """The off-screen build failing says nothing; the first open then builds the workspace."""
+    app = shop.app()
+    get_ticket = app.backend.get_ticket
+    calls = {"n": 0}
+
+    async def first_fails(ticket_id: int) -> TicketDetail:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise Unavailable("the store is away")
+        return await get_ticket(ticket_id)
+
+    app.backend.get_ticket = first_fails  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await queue_ready(pilot, app)
+        await wait_for(pilot, lambda: calls["n"] >= 1, what="the off-screen build")
+        await pilot.pause(0.2)
+        assert "the store is away" not in screen_text(app)
+        assert not app.is_screen_installed(WORKSPACE)
+        top = table(app).ticket_ids[0]
+        opened = await open_row(pilot, app, 0)
+        assert opened.ticket_id == top and app.get_screen(WORKSPACE) is opened
