@@ -182,8 +182,11 @@ class IndexRebuild:
     """
 
     #: Non-unique indexes whose keys arrive in random order during an import.
-    TABLES = ("ticket",)
-    EXTRA = ("ix_message_customer",)
+    #: ``ticket_fact``'s three wide indexes start with a random timestamp: at
+    #: 100k rows, maintaining them costs ~0.6 s more than rebuilding them.
+    #: The import reads neither them nor ``ix_ticket_tag_tag`` (tag first).
+    TABLES = ("ticket", "ticket_fact")
+    EXTRA = ("ix_message_customer", "ix_ticket_tag_tag")
 
     def __init__(self) -> None:
         self.dropped: list[tuple[str, str]] = []
