@@ -103,6 +103,12 @@ class CustomerResolver:
         self.known: dict[str, int | None] = {}
         self.created = 0
         self._orphans = OrphanEmails()
+        #: Phone → key of the customer this import creates with it. Row by row,
+        #: ``find_or_create`` finds that customer by phone for a later row with
+        #: an unknown e-mail and the same phone; the store cannot say so yet in
+        #: the same batch, nor ever in a dry run (which used to count one
+        #: customer more per shared phone than the import created).
+        self._new_phones: dict[str, str] = {}
 
     def resolve(self, session: Session, refs: Sequence[CustomerRef]) -> dict[str, int | None]:
         wanted: dict[str, CustomerRef] = {}
@@ -112,12 +118,24 @@ class CustomerResolver:
         if wanted:
             found = self._find(session, list(wanted.values()))
             self.known.update(found)
-            missing = [r for k, r in wanted.items() if k not in found]
+            missing: list[CustomerRef] = []
+            same_as: dict[str, str] = {}  # key → key of a new customer with its phone
+            for key, ref in wanted.items():
+                if key in found:
+                    continue
+                first = self._new_phones.get(ref.phone) if ref.phone else None
+                if first is not None:
+                    same_as[key] = first
+                    continue
+                missing.append(ref)
+                if ref.phone:
+                    self._new_phones[ref.phone] = key
             self.created += len(missing)
             if self.writing:
                 self.known.update(self._create(session, missing))
             else:
                 self.known.update((r.key, None) for r in missing)
+            self.known.update((key, self.known[first]) for key, first in same_as.items())
         return {ref.key: self.known[ref.key] for ref in refs}
 
     def _find(self, session: Session, refs: list[CustomerRef]) -> dict[str, int]:
