@@ -25,6 +25,7 @@ from screens.base import Session, TicketsChanged, describe_error
 from screens.command_line import Command
 from screens.customer import CustomerScreen
 from screens.heap import settle_after_refresh
+from screens.kept import KeptScreen
 from screens.reveal import RevealScreen
 from screens.ticket_actions import ACTION_BINDINGS
 from screens.ticket_commands import ticket_commands
@@ -58,7 +59,7 @@ def _event_version(diff: dict[str, object]) -> int | None:
     return None
 
 
-class TicketScreen(TicketSend):
+class TicketScreen(TicketSend, KeptScreen):
     """A ticket's header and conversation.
 
     Writes send the version on screen as ``expected_version``: if somebody

@@ -239,3 +239,32 @@ async def test_a_failing_backend_only_loses_the_head_start(shop: Shop) -> None:
         top = table(app).ticket_ids[0]
         opened = await open_row(pilot, app, 0)
         assert opened.ticket_id == top and app.get_screen(WORKSPACE) is opened
+
+
+def segment_styles(app: AgentApp) -> list[str]:
+    """The styles of every segment on screen, as the terminal would get them."""
+    return [str(segment.style) for strip in app.screen._compositor.render_strips()
+            for segment in strip]
+
+
+async def test_a_theme_switched_while_the_workspace_is_away_shows_in_it(shop: Shop) -> None:
+    """The kept workspace skips Textual's restyle on a push only while nothing changed."""
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, app)
+        first = await open_row(pilot, app, 0)
+        dark = segment_styles(app)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
+        await pilot.press("ctrl+t")  # light, while the workspace is off the stack
+        await pilot.pause(0.1)
+        again = await open_row(pilot, app, 0)
+        assert again is first
+        await pilot.pause(0.1)
+        light = segment_styles(app)
+        assert light != dark
+        # The same as a workspace styled from scratch in the light theme.
+        app.screen.update_node_styles(animate=False)
+        app.screen.refresh(repaint=True)
+        await pilot.pause(0.1)
+        assert segment_styles(app) == light
