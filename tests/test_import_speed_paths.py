@@ -96,3 +96,39 @@ def test_facts_stay_right_when_the_watermark_lagged(world: World, tmp_path: Path
     assert len(built["ticket_fact"]) == 150
     metrics_facts.rebuild_all(store.write)
     assert derived(store) == built
+
+
+def test_a_bad_row_after_written_batches_rolls_the_one_pass_back(world: World,
+                                                                  tmp_path: Path) -> None:
+    """A real ticket import validates and writes in one pass; a bad row found after
+    some batches were written rolls them back, and every bad line is reported."""
+    store = world.store
+    path = tickets_csv(tmp_path / "a.csv", "A", 100, 5)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number in (51, 91):  # file lines: the header is line 1
+        cells = lines[number - 1].split(",")
+        cells[4] = "critical"  # priority
+        lines[number - 1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tables = ("ticket", "message", "customer", "identity", "event", "ticket_fact", "ticket_tag")
+
+    def counts() -> dict[str, int]:
+        with store.read() as s:
+            return {t: int(s.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one())
+                    for t in tables}
+
+    before = counts()
+    phases: list[tuple[str, int]] = []
+    report = import_file(store, ADMIN, kind="tickets", path=path, batch_size=10,
+                         progress=lambda phase, rows, done, total: phases.append((phase, rows)))
+    assert not report.ok and not report.committed
+    assert [(e.line, e.column) for e in report.errors] == [(51, "priority"), (91, "priority")]
+    assert ("importing", 40) in phases  # four batches were written before the bad one...
+    assert counts() == before  # ...and rolled back with everything else
+    assert report.created == 98 and report.also == {"customers_created": 33}  # as a dry run
+
+    kept = import_file(store, ADMIN, kind="tickets", path=path, batch_size=10, skip_bad=True)
+    assert kept.committed and kept.created == 98 and kept.skipped == 2
+    assert [e.line for e in kept.errors] == [51, 91]
+    assert counts()["ticket"] == before["ticket"] + 98
+    assert watermark_and_top(store)[0] == watermark_and_top(store)[1]
