@@ -7,8 +7,12 @@ import subprocess
 import sys
 import time
 
+from agent_tui.backend import Backend
 from agent_tui.local import LocalBackend
 from tests.conftest import World
+from tests.contract.conftest import BackendFor, backend_for
+
+__all__ = ["backend_for"]  # the contract's fixture: Local and Remote (a real uvicorn)
 
 WRITER = """
 import sys
@@ -44,13 +48,18 @@ async def test_subscribe_sees_another_process_within_a_second(world: World) -> N
     assert time.monotonic() - committed_at < 1.0
 
 
-async def test_agents_get_events_with_personal_data_masked(world: World) -> None:
-    """The feed is a response like any other: an agent sees no raw e-mail or phone (§9)."""
+async def test_agents_get_events_with_personal_data_masked(world: World,
+                                                           backend_for: BackendFor) -> None:
+    """The feed is a response like any other: an agent sees no raw e-mail or phone (§9).
+
+    Held by both backends: LocalBackend.subscribe and RemoteBackend over the
+    server's SSE hub, which encodes each event once per audience.
+    """
     from agent_tui.domain.views import TicketCreate
     from agent_tui.services import tickets
     from agent_tui.services.agents import actor_for
 
-    alice, sam = LocalBackend(world.store, "alice"), LocalBackend(world.store, "sam")
+    alice, sam = backend_for("alice"), backend_for("sam")
     start = await alice.last_seq()
     with world.store.read() as s:
         bob = actor_for(s, "bob", "cli")
@@ -59,7 +68,7 @@ async def test_agents_get_events_with_personal_data_masked(world: World) -> None
         body="card 4111 1111 1111 1111", customer_name="Jane Doe",
         customer_email="jane.doe@example.com", customer_phone="+44 20 7946 0958")))
 
-    async def diffs(backend: LocalBackend) -> str:
+    async def diffs(backend: Backend) -> str:
         seen: list[str] = []
         async for ev in backend.subscribe(start):
             seen.append(repr(ev.diff))
@@ -76,5 +85,3 @@ async def test_agents_get_events_with_personal_data_masked(world: World) -> None
     assert "Jane Doe" in masked  # names are not masked for agents, as in the 360
     for feed in (masked, raw):  # customer text is made inert for everyone
         assert "\x1b" not in feed and "\x07" not in feed
-    await alice.close()
-    await sam.close()

@@ -1,11 +1,14 @@
 """The live feed of one server process: one poller, many SSE subscribers.
 
 One task tails the event log (an indexed range scan on ``seq``) and keeps
-the latest events, each already encoded as an SSE frame, in a buffer; every
-subscriber reads from that buffer, so 1,000 subscribers cost one query per
-poll, not 1,000. A subscriber that resumes from further back than the buffer
-reads the log itself until it catches up. Several server processes on one
-PostgreSQL each tail the same table, so they see each other's events.
+the latest events in a buffer, each already encoded as SSE frames twice: as
+supervisors and admins see it (raw) and as agents see it (personal data
+masked, ARCHITECTURE §9). Every subscriber reads the encoding of its role
+from that buffer, so 1,000 subscribers cost one query and two encodings per
+event, not 1,000. A subscriber that resumes from further back than the
+buffer reads the log itself, encoded for its role, until it catches up.
+Several server processes on one PostgreSQL each tail the same table, so
+they see each other's events.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import bisect
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 from sqlmodel import Session
 
 from agent_tui.domain.views import EventView
-from agent_tui.services.convert import event_view
+from agent_tui.services.convert import event_view, masked_event
 from agent_tui.store import Store
 from agent_tui.store.events import events_after, last_seq
 
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: A comment line sent when nothing happened, so proxies and clients see a live stream.
 KEEPALIVE = b": keepalive\n\n"
+#: Events read from the log per query.
+BATCH = 500
 
 
 def frame(event: EventView) -> bytes:
@@ -34,9 +40,23 @@ def frame(event: EventView) -> bytes:
     return b"id: %d\nevent: event\ndata: %s\n\n" % (event.seq, event.model_dump_json().encode())
 
 
-def _read_after(session: Session, after_seq: int, limit: int) -> list[tuple[int, bytes]]:
-    views = [event_view(ev) for ev in events_after(session, after_seq, limit)]
-    return [(view.seq, frame(view)) for view in views]
+class Frames(NamedTuple):
+    """One event encoded for both audiences."""
+
+    seq: int
+    raw: bytes  #: for roles that see personal data
+    masked: bytes  #: for agents
+
+
+def encode_both(view: EventView) -> Frames:
+    """Both frames of one event; an event with nothing to mask shares one bytes object."""
+    raw = frame(view)
+    hidden = masked_event(view)
+    return Frames(view.seq, raw, raw if hidden.diff == view.diff else frame(hidden))
+
+
+def _read_after(session: Session, after_seq: int, limit: int) -> list[EventView]:
+    return [event_view(ev) for ev in events_after(session, after_seq, limit)]
 
 
 class EventHub:
@@ -49,7 +69,8 @@ class EventHub:
         self.keep = keep
         self.keepalive = keepalive
         self._seqs: list[int] = []
-        self._frames: list[bytes] = []
+        self._raw: list[bytes] = []
+        self._masked: list[bytes] = []
         #: Every event with seq > floor is in the buffer.
         self.floor = 0
         self._changed = asyncio.Event()
@@ -71,9 +92,17 @@ class EventHub:
         with self.store.read() as session:
             return last_seq(session)
 
-    def _fetch(self, after_seq: int, limit: int = 500) -> list[tuple[int, bytes]]:
+    def _views(self, after_seq: int, limit: int = BATCH) -> list[EventView]:
         with self.store.read() as session:
             return _read_after(session, after_seq, limit)
+
+    def _fetch_both(self, after_seq: int) -> list[Frames]:
+        return [encode_both(view) for view in self._views(after_seq)]
+
+    def _fetch_for(self, after_seq: int, *, masked: bool) -> list[tuple[int, bytes]]:
+        """A resuming subscriber's read of the log: only the encoding its role gets."""
+        views = self._views(after_seq)
+        return [(v.seq, frame(masked_event(v) if masked else v)) for v in views]
 
     @property
     def head(self) -> int:
@@ -82,41 +111,46 @@ class EventHub:
     async def _poll(self) -> None:
         while True:
             try:
-                batch = await asyncio.to_thread(self._fetch, self.head)
+                batch = await asyncio.to_thread(self._fetch_both, self.head)
             except Exception as exc:  # the database is down: keep trying, say so once a while
                 log.warning("event poll failed: %s", exc)
                 batch = []
                 await asyncio.sleep(1.0)
             if batch:
-                for seq, data in batch:
-                    self._seqs.append(seq)
-                    self._frames.append(data)
+                for frames in batch:
+                    self._seqs.append(frames.seq)
+                    self._raw.append(frames.raw)
+                    self._masked.append(frames.masked)
                 if len(self._seqs) > self.keep:
                     drop = len(self._seqs) - self.keep
                     self.floor = self._seqs[drop - 1]
-                    del self._seqs[:drop], self._frames[:drop]
+                    del self._seqs[:drop], self._raw[:drop], self._masked[:drop]
                 changed, self._changed = self._changed, asyncio.Event()
                 changed.set()
-            if len(batch) < 500:
+            if len(batch) < BATCH:
                 await asyncio.sleep(self.poll_interval)
 
-    def since(self, cursor: int) -> list[tuple[int, bytes]] | None:
-        """Buffered frames after ``cursor``; None when the buffer starts later."""
+    def since(self, cursor: int, *, masked: bool) -> list[tuple[int, bytes]] | None:
+        """Buffered frames after ``cursor`` for one audience; None when the buffer starts later."""
         if cursor < self.floor:
             return None
         start = bisect.bisect_right(self._seqs, cursor)
-        return list(zip(self._seqs[start:], self._frames[start:], strict=True))
+        frames = self._masked if masked else self._raw
+        return list(zip(self._seqs[start:], frames[start:], strict=True))
 
-    async def stream(self, after_seq: int) -> AsyncIterator[bytes]:
-        """Every event after ``after_seq`` as SSE frames, then follow the log forever."""
+    async def stream(self, after_seq: int, *, masked: bool) -> AsyncIterator[bytes]:
+        """Every event after ``after_seq`` as SSE frames, then follow the log forever.
+
+        ``masked``: the subscriber is an agent and gets personal data masked.
+        """
         cursor = after_seq
         self.subscribers += 1
         try:
             yield b"retry: 1000\n\n"
             while True:
-                batch = self.since(cursor)
+                batch = self.since(cursor, masked=masked)
                 if batch is None:  # resuming from before the buffer: read the log
-                    batch = await asyncio.to_thread(self._fetch, cursor)
+                    batch = await asyncio.to_thread(self._fetch_for, cursor, masked=masked)
                 if batch:
                     cursor = batch[-1][0]
                     yield b"".join(data for _, data in batch)

@@ -22,6 +22,7 @@ from agent_tui.server.hub import EventHub
 from agent_tui.server.limits import StreamCap
 from agent_tui.server.wire import send, send_as
 from agent_tui.services import inbound
+from agent_tui.services.perms import sees_personal_data
 from agent_tui.store.events import last_seq
 
 router = APIRouter(prefix="/api/v1")
@@ -133,7 +134,9 @@ async def subscribe(request: Request, who: Who,
         raise RateLimited(f"{who.actor.login} already has {cap.per_user} open event streams; "
                           "close one first", 5.0)
     hub: EventHub = request.app.state.hub
-    return _EventStream(hub.stream(start), cap, who.actor.login)
+    # Agents get the frames with personal data masked, as every other response (§9).
+    masked = not sees_personal_data(who.actor)
+    return _EventStream(hub.stream(start, masked=masked), cap, who.actor.login)
 
 
 # -- channels --------------------------------------------------------------
