@@ -89,6 +89,7 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
         app.state.hub = hub
         app.state.stream_cap = StreamCap(cfg.sse_per_user)
         app.state.auth = Authenticator(store, RateLimiter(cfg.rate, cfg.burst))
+        hub.listen(app.state.auth.forget)  # a revoked token is refused once the hub reads it
         try:
             yield
         finally:

@@ -8,7 +8,8 @@ from that buffer, so 1,000 subscribers cost one query and two encodings per
 event, not 1,000. A subscriber that resumes from further back than the
 buffer reads the log itself, encoded for its role, until it catches up.
 Several server processes on one PostgreSQL each tail the same table, so
-they see each other's events.
+they see each other's events. Listeners (the token cache) get each batch
+before the subscribers are woken.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import bisect
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import NamedTuple
 
 from sqlmodel import Session
@@ -75,7 +76,13 @@ class EventHub:
         self.floor = 0
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[list[EventView]], None]] = []
         self.subscribers = 0
+
+    def listen(self, listener: Callable[[list[EventView]], None]) -> None:
+        """Call ``listener`` with every new batch of events (raw), before any subscriber
+        is woken: whoever sees an event on the feed knows the listener has seen it."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         self.floor = await asyncio.to_thread(self._last_seq)
@@ -96,8 +103,8 @@ class EventHub:
         with self.store.read() as session:
             return _read_after(session, after_seq, limit)
 
-    def _fetch_both(self, after_seq: int) -> list[Frames]:
-        return [encode_both(view) for view in self._views(after_seq)]
+    def _fetch_both(self, after_seq: int) -> list[tuple[EventView, Frames]]:
+        return [(view, encode_both(view)) for view in self._views(after_seq)]
 
     def _fetch_for(self, after_seq: int, *, masked: bool) -> list[tuple[int, bytes]]:
         """A resuming subscriber's read of the log: only the encoding its role gets."""
@@ -117,7 +124,8 @@ class EventHub:
                 batch = []
                 await asyncio.sleep(1.0)
             if batch:
-                for frames in batch:
+                self._tell([view for view, _ in batch])
+                for _, frames in batch:
                     self._seqs.append(frames.seq)
                     self._raw.append(frames.raw)
                     self._masked.append(frames.masked)
@@ -129,6 +137,13 @@ class EventHub:
                 changed.set()
             if len(batch) < BATCH:
                 await asyncio.sleep(self.poll_interval)
+
+    def _tell(self, views: list[EventView]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(views)
+            except Exception:  # a broken listener must not stop the feed
+                log.exception("event listener %r failed", listener)
 
     def since(self, cursor: int, *, masked: bool) -> list[tuple[int, bytes]] | None:
         """Buffered frames after ``cursor`` for one audience; None when the buffer starts later."""
