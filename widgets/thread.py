@@ -92,8 +92,8 @@ class Thread(VerticalScroll):
         self._initial = messages
         self._messages: list[MessageView] = []  # all of the ticket's, oldest first
         self._first = 0  # index in _messages of the first message shown
-        self._earlier = Static("", classes="thread--earlier")
-        self._empty = Static("No messages yet.", classes="thread--empty")
+        self._earlier = Static(Text(), classes="thread--earlier")
+        self._empty = Static(Text("No messages yet."), classes="thread--empty")
 
     @property
     def hidden_earlier(self) -> int:
@@ -127,8 +127,8 @@ class Thread(VerticalScroll):
         self._earlier.display = self._first > 0
         if self._first:
             n = self._first
-            self._earlier.update(f"▲ {n} earlier message{'s' if n != 1 else ''}:"
-                                 " scroll up to show them")
+            self._earlier.update(Text(f"▲ {n} earlier message{'s' if n != 1 else ''}:"
+                                      " scroll up to show them"))
 
     async def show(self, messages: Sequence[MessageView], *, now: datetime | None = None) -> None:
         """Replace the shown messages; keep the cards of messages already shown."""
