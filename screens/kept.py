@@ -11,11 +11,20 @@ and ``:blur`` state). Class and focus changes made while the screen was away
 restyle their nodes at once, as anywhere. So the restyle is skipped when both
 are as they were at the last showing; Textual itself skips it when a screen
 comes back from under another one (``App.pop_screen``).
+
+Refilling the kept screen also made two layouts of each ticket opened where
+one does. Widgets ask for a layout by posting ``Layout`` to the screen when
+they are next idle, and the screen's update timer may run the layout (a full
+reflow of the whole screen) before the last of those messages is read: that
+message then starts a second full layout, ~7 ms with its paint, that arrives
+at the same arrangement. A ``Layout`` posted before the latest full reflow
+began is already laid out, so it is dropped.
 """
 
 from __future__ import annotations
 
-from textual import events
+from textual import _time, events, messages
+from textual.geometry import Size
 from textual.screen import Screen
 
 
@@ -30,3 +39,17 @@ class KeptScreen(Screen[None]):
         if styled_for == self._styled_for:
             event.refresh_styles = False
         self._styled_for = styled_for
+
+    #: When the latest full reflow of this screen began (Textual's message clock).
+    _reflowed_at: float = float("-inf")
+
+    def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
+        if not scroll or self._layout_widgets:  # Screen._refresh_layout's full reflow
+            self._reflowed_at = _time.get_time()
+        super()._refresh_layout(size, scroll)
+
+    async def _on_layout(self, message: messages.Layout) -> None:
+        # Runs before Screen's own handler, which preventing the default skips.
+        if message.time < self._reflowed_at:
+            message.stop()
+            message.prevent_default()

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from agent_tui.backend import Channel, Customer360, Status
+from widgets.laid_out import LaidOut
 from widgets.relative_time import ago
 
 #: How many earlier tickets and orders the panel lists before "… and N more".
@@ -120,7 +121,11 @@ def _status(status: Status) -> str:
     return status.value.replace("_", " ")
 
 
-class CustomerPanel(VerticalScroll):
+class Card(LaidOut, Static):
+    """The 360's text: as tall as its content, sized by the panel's layout."""
+
+
+class CustomerPanel(LaidOut, VerticalScroll):
     """A customer 360 beside the thread (or filling a screen)."""
 
     DEFAULT_CSS: ClassVar[str] = """
@@ -137,7 +142,7 @@ class CustomerPanel(VerticalScroll):
         self.data: Customer360 | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Loading the customer…", style="dim"), id="customer-360")
+        yield Card(Text("Loading the customer…", style="dim"), id="customer-360")
 
     def show(self, data: Customer360, *, current_ticket: int | None = None,
              now: datetime | None = None) -> None:

@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from agent_tui.backend import AuthorKind, MessageView
+from widgets.laid_out import LaidOut
 from widgets.relative_time import clock
 
 KIND_LABELS: dict[AuthorKind, str] = {
@@ -22,7 +23,7 @@ KIND_LABELS: dict[AuthorKind, str] = {
 }
 
 
-class MessageCard(Static):
+class MessageCard(LaidOut, Static):
     """One message: a header line (author, kind, time) and the body as plain text."""
 
     DEFAULT_CSS: ClassVar[str] = """

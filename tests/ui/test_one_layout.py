@@ -1,0 +1,95 @@
+"""Opening a ticket lays the workspace out once.
+
+A cost of opening a ticket in the kept workspace was work that changed
+nothing on screen: a second full layout started by ``Layout`` messages posted
+before the first one began, or by virtual sizes the layout itself had set.
+These tests count layouts, and check that a layout asked for after the
+reflow still happens.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from textual import messages
+from textual.pilot import Pilot
+
+from agent_tui.app import AgentApp
+from screens.kept import KeptScreen
+from screens.queue import QueueScreen
+from screens.ticket import TicketScreen
+from tests.ui.conftest import SIZE, Shop, queue_ready, screen_text, table, wait_for
+from widgets.customer_panel import CustomerPanel
+from widgets.thread import Thread
+
+from .test_workspace_reuse import open_row
+
+
+def count_reflows(screen: KeptScreen) -> list[float]:
+    """Record when each full reflow of ``screen`` begins."""
+    seen: list[float] = []
+    refresh_layout = screen._refresh_layout
+
+    def counting(size: Any = None, scroll: bool = False) -> None:
+        refresh_layout(size, scroll)
+        seen.append(screen._reflowed_at)  # a new value for each full reflow
+
+    screen._refresh_layout = counting  # type: ignore[method-assign]
+    return seen
+
+
+def complete(app: AgentApp, ticket_id: int) -> bool:
+    screen = app.screen
+    return (isinstance(screen, TicketScreen) and screen.ticket is not None
+            and screen.ticket.id == ticket_id
+            and screen.query_one(CustomerPanel).data is not None)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    for _ in range(5):
+        await pilot.pause(0.05)
+
+
+async def test_each_open_lays_the_workspace_out_once(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, app)
+        ids = table(app).ticket_ids
+        workspace = await open_row(pilot, app, 0)
+        await settle(pilot)
+        reflows = count_reflows(workspace)
+        for row in (1, 2, 3):
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="queue")
+            before = len({*reflows})
+            await pilot.press("g", *["j"] * row, "enter")
+            await wait_for(pilot, partial(complete, app, ids[row]), what=f"row {row}")
+            await settle(pilot)
+            assert len({*reflows}) - before == 1, f"row {row}: {len({*reflows}) - before} layouts"
+            subject = workspace.ticket.subject if workspace.ticket else ""
+            assert subject[:30] in screen_text(app)
+
+
+async def test_a_layout_asked_after_the_reflow_still_happens(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, app)
+        workspace = await open_row(pilot, app, 0)
+        await settle(pilot)
+        reflowed = workspace._reflowed_at
+        # A Layout posted before the latest reflow began is dropped ...
+        stale = messages.Layout(workspace.query_one(Thread))
+        stale.time = reflowed - 1
+        workspace.post_message(stale)
+        await settle(pilot)
+        assert workspace._reflowed_at == reflowed
+        # ... one posted after it lays out again, as does anything the agent opens.
+        workspace.post_message(messages.Layout(workspace.query_one(Thread)))
+        await settle(pilot)
+        assert workspace._reflowed_at > reflowed
+        reflowed = workspace._reflowed_at
+        await pilot.press("r", *"hello")
+        await settle(pilot)
+        assert workspace._reflowed_at > reflowed
+        assert "hello" in screen_text(app)
