@@ -123,6 +123,27 @@ class AgentApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static("Signing in…", id="splash")
 
+    @property
+    def _background_screens(self) -> list[Screen[Any]]:
+        """The screens seen through the top one's transparent background, bottom first.
+
+        Textual's own list always holds the screen under the top one, opaque
+        or not: so the queue under an open ticket counted as shown, and each
+        of its updates (its cursor losing focus, a live row) repainted the
+        whole workspace in front of it, ~2–4 ms at a time while a ticket
+        opened. Under an opaque screen nothing shows; it is drawn again, whole,
+        when it is back on top (``ScreenResume``).
+        """
+        stack = self._screen_stack
+        seen: list[Screen[Any]] = []
+        if not stack or stack[-1].styles.background.a == 1:
+            return seen
+        for screen in reversed(stack[:-1]):
+            seen.append(screen)
+            if screen.styles.background.a == 1:
+                break
+        return seen[::-1]
+
     def on_mount(self) -> None:
         self.theme = self._initial_theme
         if self._user_keymap:

@@ -256,7 +256,7 @@ class TicketScreen(TicketSend, KeptScreen):
         # Re-arm one timer per beat: beats never pile up behind a slow backend.
         if self._presence_timer is not None:
             self._presence_timer.stop()
-        if not self.is_current:
+        if self not in self.app.screen_stack:
             # Back at the queue (the workspace is kept for the next ticket): no beat.
             return
         self._presence_timer = self.set_timer(PRESENCE_BEAT, self._presence_tick)

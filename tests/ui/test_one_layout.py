@@ -1,10 +1,11 @@
-"""Opening a ticket lays the workspace out once.
+"""Opening a ticket lays the workspace out once, and the queue under it stays unpainted.
 
-A cost of opening a ticket in the kept workspace was work that changed
+Two costs of opening a ticket in the kept workspace were work that changed
 nothing on screen: a second full layout started by ``Layout`` messages posted
-before the first one began, or by virtual sizes the layout itself had set.
-These tests count layouts, and check that a layout asked for after the
-reflow still happens.
+before the first one began, and repaints of the whole workspace each time the
+hidden queue under it updated. These tests count both, and check that what
+must still happen does: a layout asked for after the reflow, the queue drawn
+under a screen that lets it show through.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual import messages
 from textual.pilot import Pilot
 
 from agent_tui.app import AgentApp
+from screens.help import HelpScreen
 from screens.kept import KeptScreen
 from screens.queue import QueueScreen
 from screens.ticket import TicketScreen
@@ -93,3 +95,21 @@ async def test_a_layout_asked_after_the_reflow_still_happens(shop: Shop) -> None
         await settle(pilot)
         assert workspace._reflowed_at > reflowed
         assert "hello" in screen_text(app)
+
+
+async def test_the_queue_is_drawn_only_where_it_can_be_seen(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot, app)
+        await open_row(pilot, app, 0)
+        assert app._background_screens == []  # the workspace is opaque
+        assert not queue.is_current
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is queue, what="the queue")
+        assert queue.is_current
+        await pilot.press("question_mark")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+        # A screen that shows what is under it keeps the queue drawn.
+        assert app.screen.styles.background.a < 1
+        assert app._background_screens == [queue]
+        assert queue.is_current
