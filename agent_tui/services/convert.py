@@ -175,6 +175,30 @@ def _clean_diff(value: Any) -> Any:
     return value
 
 
+def masked_row(row: TicketRow) -> TicketRow:
+    """``row`` as an agent's queue shows it: e-mails, phones and cards in its text masked.
+
+    The same masking as :func:`masked_event` gives the row an event carries,
+    so a row applied from the feed equals the row a page fetch returns.
+    """
+    return row.model_copy(update={
+        "subject": mask_free_text(row.subject),
+        "customer_name": mask_free_text(row.customer_name),
+        "tags": [mask_free_text(t) for t in row.tags],
+    })
+
+
+def _masked_row_payload(row: dict[str, Any]) -> dict[str, Any]:
+    """:func:`masked_row` on the JSON form of a row (an event's ``row``)."""
+    out = dict(row)
+    for key in ("subject", "customer_name"):
+        if isinstance(out.get(key), str):
+            out[key] = mask_free_text(out[key])
+    if isinstance(out.get("tags"), list):
+        out["tags"] = [mask_free_text(t) if isinstance(t, str) else t for t in out["tags"]]
+    return out
+
+
 def _mask_diff(value: Any, key: str = "", channel: str = "") -> Any:
     if isinstance(value, dict):
         own = value.get("channel")
@@ -199,8 +223,15 @@ def masked_event(view: EventView) -> EventView:
     Structured fields (``email``, ``phone``, an identity's ``address``) are
     masked as the 360 masks them; any other text as message bodies are, so
     an address or a card number quoted in a subject or a reason is masked too.
+    A queue row (``diff["row"]``) is masked as :func:`masked_row` masks the
+    agent's queue page, no more and no less.
     """
-    return view.model_copy(update={"diff": _mask_diff(view.diff)})
+    diff = view.diff
+    row = diff.get("row")
+    masked = _mask_diff({k: v for k, v in diff.items() if k != "row"})
+    if isinstance(row, dict):
+        masked["row"] = _masked_row_payload(row)
+    return view.model_copy(update={"diff": masked})
 
 
 def event_view(ev: Event) -> EventView:

@@ -13,6 +13,7 @@ from agent_tui.domain.errors import Invalid, NotFound
 from agent_tui.domain.tables import Agent, PresenceRow, SavedViewRow, Team, utcnow
 from agent_tui.domain.views import Page, Presence, SavedView, TicketFilters, TicketRow
 from agent_tui.services import convert
+from agent_tui.services.perms import sees_personal_data
 from agent_tui.services.tickets import require_agent
 from agent_tui.store import queue as q
 from agent_tui.store.events import Actor, append_event
@@ -66,8 +67,21 @@ def list_tickets(session: Session, actor: Actor, view: View, *, view_arg: str | 
                  limit: int = 50) -> Page[TicketRow]:
     spec = spec_for(session, actor, view, view_arg=view_arg, filters=filters, sort=sort)
     raw = q.page(session, spec, after=after, before=before, limit=limit)
-    return Page[TicketRow](items=[convert.ticket_row(r) for r in raw.rows],
-                           next_cursor=raw.next_cursor, prev_cursor=raw.prev_cursor)
+    items = [convert.ticket_row(r) for r in raw.rows]
+    if not sees_personal_data(actor):  # agents: e-mails and phones in text masked (§9)
+        items = [convert.masked_row(r) for r in items]
+    return Page[TicketRow](items=items, next_cursor=raw.next_cursor, prev_cursor=raw.prev_cursor)
+
+
+def queue_row(session: Session, ticket_id: int) -> TicketRow | None:
+    """The queue's row for one ticket, as a page fetch builds it (unmasked).
+
+    The same columns, joins and conversion as :func:`list_tickets`, so a row
+    that travels in an event (``services.event_rows``) is the row a page
+    would return at that moment; an agent gets it through ``masked_row``.
+    """
+    row = session.connection().execute(q._base([q.T.c.id == ticket_id])).first()
+    return None if row is None else convert.ticket_row(row)
 
 
 def count(session: Session, actor: Actor, view: View, *, view_arg: str | None = None,

@@ -38,6 +38,7 @@ from agent_tui.domain.tables import (
     utcnow,
 )
 from agent_tui.domain.views_routing import RouteCandidate, RouteExplanation
+from agent_tui.services import event_rows  # noqa: F401 (its hooks give ticket events their row)
 from agent_tui.services.perms import require
 from agent_tui.services.routing_config import (  # re-exported: one module to call
     DEFAULTS,

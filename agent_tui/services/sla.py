@@ -43,6 +43,7 @@ from agent_tui.domain.sla_state import (
     read,
 )
 from agent_tui.domain.tables import Customer, SLAPolicy, Ticket, TicketSla, utcnow
+from agent_tui.services import event_rows  # noqa: F401 (its hooks give ticket events their row)
 from agent_tui.services.sla_book import Book, load_book
 
 __all__ = ["Book", "Outcome", "SweepReport", "load_book", "recompute", "sweep"]

@@ -19,7 +19,10 @@ from agent_tui.domain.rules import check_transition, normalise_tags
 from agent_tui.domain.safe_text import safe_line, safe_optional, safe_text
 from agent_tui.domain.tables import Agent, Customer, Message, Team, Ticket, TicketTag, utcnow
 from agent_tui.domain.views import TicketCreate, TicketDetail, TicketUpdate
-from agent_tui.services import convert
+from agent_tui.services import (
+    convert,
+    event_rows,  # noqa: F401 (its hooks give ticket events their row)
+)
 from agent_tui.services.agents import get_agent, get_team
 from agent_tui.services.customers import find_or_create, get_customer
 from agent_tui.services.lifecycle import TicketChange, ticket_changed

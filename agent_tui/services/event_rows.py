@@ -1,0 +1,97 @@
+"""Every ticket event carries the ticket's queue row as the write commits it.
+
+A queue that is live updates its rows from the feed instead of re-fetching
+its window and counts on every event (with 300 clients re-fetching at once
+that costs the server over a second). So each ``entity="ticket"`` event a
+write appends gets ``diff["row"]``: the ticket's ``TicketRow`` as
+``services.queue`` serialises it for a page.
+
+The row is built when the write commits, not when the event is appended:
+the reactions that run after a change's event (routing, SLA due times,
+escalation) change the row further, and nobody can read the log or the
+queue between the two, so the row a page fetch returns is the one as
+committed. Every event of the write about a ticket carries that same row.
+
+The event rows are filled in before commit, in the write's own
+transaction: they are not visible to anyone yet, so this is still an
+append, and it runs under ``audit_unlocked`` only for those rows (the log's
+trigger refuses any UPDATE otherwise). Importing this module installs the
+two session hooks; the services that append ticket events import it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import UOWTransaction
+from sqlmodel import Session
+
+from agent_tui.domain.tables import Event
+from agent_tui.store.events import audit_unlocked, dump_diff
+
+_PENDING = "agent_tui.ticket_events"  # session.info key: this write's new ticket events
+
+
+def _collect(session: Session, _flush: UOWTransaction) -> None:
+    # after_flush still lists what was new before the flush.
+    new = [o for o in session.new if isinstance(o, Event) and o.entity == "ticket"
+           and o.entity_id is not None]
+    if new:
+        session.info.setdefault(_PENDING, []).extend(new)
+
+
+def attach_rows(session: Session) -> None:
+    """Put each ticket's committed-to-be queue row on this write's ticket events."""
+    if not session.info.get(_PENDING):
+        return
+    session.flush()  # anything still pending, and its events, first
+    events: list[Event] = session.info.pop(_PENDING, [])
+    if not events:
+        return
+    from agent_tui.services.queue import queue_row  # queue imports tickets, which imports us
+
+    rows: dict[int, dict[str, Any] | None] = {}
+    for ev in events:
+        assert ev.entity_id is not None
+        if ev.entity_id not in rows:
+            row = queue_row(session, ev.entity_id)
+            rows[ev.entity_id] = None if row is None else row.model_dump(mode="json")
+    stamped: list[tuple[Event, str]] = []
+    for ev in events:
+        row_json = rows[ev.entity_id or 0]
+        if row_json is None:
+            continue  # the ticket is gone (erased): nothing for a queue to show
+        try:
+            diff = json.loads(ev.diff or "{}")
+        except ValueError:
+            continue
+        diff["row"] = row_json
+        stamped.append((ev, dump_diff(diff)))
+    if stamped:
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        previous = None
+        if sqlite:
+            # A longer row moves the event's cell; without secure_delete the old copy
+            # stays in the page's free space, where a later erasure could not reach it.
+            previous = session.execute(sa.text("PRAGMA secure_delete")).scalar()
+            session.execute(sa.text("PRAGMA secure_delete = ON"))
+        try:
+            # Assigned inside the block: an autoflush before it would meet the trigger.
+            with audit_unlocked(session):
+                for ev, text in stamped:
+                    ev.diff = text
+                session.flush()
+        finally:
+            if sqlite:
+                session.execute(sa.text(f"PRAGMA secure_delete = {int(previous or 0)}"))
+
+def _forget(session: Session, *_args: object) -> None:
+    session.info.pop(_PENDING, None)
+
+
+sa.event.listen(Session, "after_flush", _collect)
+sa.event.listen(Session, "before_commit", attach_rows)
+sa.event.listen(Session, "after_rollback", _forget)
+sa.event.listen(Session, "after_soft_rollback", _forget)
