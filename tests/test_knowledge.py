@@ -187,6 +187,23 @@ def test_index_follows_add_edit_and_status(store: Store) -> None:
     assert top(store, "退款") == [a.id]
 
 
+def test_snippets_follow_an_edited_body(store: Store) -> None:
+    # Bodies read once are kept (by their text) for the next tickets: an edit is read anew.
+    with store.write() as s:
+        a = knowledge_articles.add_article(s, ADMIN, ArticleCreate(
+            title="Thermostat", body="Intro.\nHold the thermostat button for ten seconds."))
+    for _ in range(2):
+        with store.read() as s:
+            (hit,) = knowledge.search(s, "thermostat button", k=1)
+        assert "ten seconds" in hit.snippet
+    with store.write() as s:
+        knowledge_articles.edit_article(s, ADMIN, a.id, ArticleUpdate(
+            body="Intro.\nPress the thermostat button twice."))
+    with store.read() as s:
+        (hit,) = knowledge.search(s, "thermostat button", k=1)
+    assert "twice" in hit.snippet and "ten seconds" not in hit.snippet
+
+
 def test_a_rolled_back_add_leaves_no_index_row(store: Store) -> None:
     with pytest.raises(RuntimeError), store.write() as s:
         knowledge_articles.add_article(s, ADMIN, ArticleCreate(title="Ghost", body="boo"))
