@@ -41,9 +41,10 @@ class QueueScreen(QueueSaved):
     """The first screen: pick a view, move through tickets, open one.
 
     Every read runs in one exclusive worker (a newer request cancels a stale
-    one). Live refreshes are debounced: at most one in flight and one pending;
-    while another screen is on top nothing is fetched, and the queue catches
-    up when it is shown again.
+    one). Live changes are applied from the rows their events carry, by row
+    key, the cursor staying on its ticket; counts are re-fetched at most once
+    a second. While another screen is on top nothing is fetched or drawn, and
+    the queue catches up when it is shown again.
     """
 
     CSS_PATH = "queue.tcss"

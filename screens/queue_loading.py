@@ -4,6 +4,11 @@ Every read runs in one exclusive worker: a new query cancels a stale fetch,
 and a live refresh or a fetch ahead asked for while one is in flight waits
 its turn (one of each at most). While another screen is on top nothing is
 fetched, and the queue catches up when it is shown again.
+
+Live changes arrive as events carrying the ticket's queue row: the row is
+put in the window by key (replaced, moved, dropped, or inserted between the
+window's edges) with no page fetched, and the view counts are fetched again
+at most once per ``COUNTS_EVERY``. Only an event without a row re-fetches.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from agent_tui.backend import Channel, Page, Sort, TicketFilters, TicketRow, View
+from agent_tui.backend import Channel, EventView, Page, Sort, TicketFilters, TicketRow, View
 from screens import queue_window
 from screens.base import Session, TicketsChanged
 from screens.filter_syntax import parse_filter
@@ -29,6 +35,10 @@ EMPTY_MESSAGE = "No tickets in this view."
 #: built off screen (OpensTickets.prepare_workspace): after the first frame, well
 #: before a first ticket is likely to be chosen.
 PREPARE_AFTER = 0.3
+#: Live changes re-count the views at most this often (seconds): a change moves a
+#: ticket between views the window does not hold, so the counts are fetched again,
+#: but once for a burst of events rather than once per event.
+COUNTS_EVERY = 1.0
 
 #: (key, view, label) for the view bar; 7 and 8 show the team / channel chosen with 9 / 0.
 VIEW_KEYS: tuple[tuple[str, View, str], ...] = (
@@ -99,6 +109,15 @@ class QueueLoading(QueueNext):
         self._worker: Worker[None] | None = None
         self._pending: list[str] = []  # fetches asked for while one was in flight
         self._stale = False  # a live change arrived while another screen was on top
+        self._counts_timer: Timer | None = None  # a debounced re-count is due
+        self._counts_stale = False  # a re-count came due while another screen was on top
+        self._counts_worker: Worker[None] | None = None
+        # Live rows that arrived while pages were being fetched: the pages may predate
+        # them, so they are applied again when the pages land.
+        self._pages_in_flight = False
+        self._live_meanwhile: dict[int, TicketRow] = {}
+        self.live_applied = 0  # live rows applied in place (tests and benchmarks read it)
+        self._hidden_rows: dict[int, TicketRow] = {}  # live rows met while hidden, newest
 
     # -- loading ---------------------------------------------------------
     def load(self) -> None:
@@ -136,9 +155,13 @@ class QueueLoading(QueueNext):
             return
         if op == "refresh" and not w.chunks:
             op = "reset"
-        counted = [(key, view, self._view_arg(view)) for key, view, _label in VIEW_KEYS]
-        self._worker = self._fetch(self.generation, self.query_state, op, counted,
+        self._pages_in_flight = True
+        self._live_meanwhile = {}
+        self._worker = self._fetch(self.generation, self.query_state, op, self._counted(),
                                    reset_cursor)
+
+    def _counted(self) -> list[tuple[str, View, str | None]]:
+        return [(key, view, self._view_arg(view)) for key, view, _label in VIEW_KEYS]
 
     @work(exclusive=True, exit_on_error=False, group="queue")
     async def _fetch(self, generation: int, query: QueueQuery, op: str,
@@ -167,6 +190,11 @@ class QueueLoading(QueueNext):
         self.post_message(self.PagesLoaded(generation, op, cursor, pages, reset_cursor))
         if op in ("below", "above"):
             return
+        await self._count_all(query, counted)
+
+    async def _count_all(self, query: QueueQuery,
+                         counted: list[tuple[str, View, str | None]]) -> None:
+        backend = self.backend
         counts: dict[str, int] = {}
         for key, view, arg in counted:
             if view in (View.TEAM, View.CHANNEL) and arg is None:
@@ -178,9 +206,16 @@ class QueueLoading(QueueNext):
                                            filters=query.filters)
         self.post_message(self.CountsLoaded(query, counts, matching))
 
+    @work(exclusive=True, exit_on_error=False, group="queue-counts")
+    async def _recount(self, query: QueueQuery,
+                       counted: list[tuple[str, View, str | None]]) -> None:
+        await self._count_all(query, counted)
+
     def on_queue_loading_pages_loaded(self, message: QueueLoading.PagesLoaded) -> None:
         if message.generation != self.generation:
             return  # the answer to a question nobody is asking any more
+        meanwhile, self._live_meanwhile = self._live_meanwhile, {}
+        self._pages_in_flight = False
         w, op, pages = self.window, message.op, message.pages
         if op == "reset":
             w.reset(pages[0])
@@ -196,6 +231,8 @@ class QueueLoading(QueueNext):
                 else w.add_above(message.cursor, pages[0])):
             return
         self.page = pages[-1]
+        for row in meanwhile.values():
+            self._apply_row(row)
         first = not self.table.ticket_ids
         self.table.show_rows(w.rows, reset_cursor=op == "reset" and message.reset_cursor)
         if first and w.rows:
@@ -241,12 +278,67 @@ class QueueLoading(QueueNext):
             self._start(self._pending.pop(0), False)
 
     def on_tickets_changed(self, message: TicketsChanged) -> None:
-        self.request_refresh()
+        """Apply the rows the events carry by row key; re-fetch only what they cannot say.
+
+        An event without a row (an old one in the log, or written by a tool that
+        does not add it) or a row this screen cannot place (masked text under a
+        text filter) falls back to re-fetching the window where it is.
+        """
+        rows = [_row_of(ev) for ev in message.events]
+        if not self.is_active:  # kept, not drawn: applied when the queue is shown again
+            if any(row is None for row in rows):
+                self._stale = True
+            for row in rows:
+                if row is not None:
+                    self._hidden_rows[row.id] = row
+            return
+        if not self.window.chunks or any(row is None for row in rows):
+            self.request_refresh()
+            return
+        self._apply_live([r for r in rows if r is not None])
+
+    def _apply_live(self, rows: list[TicketRow]) -> None:
+        if not all(self._apply_row(r, live=True) for r in rows):
+            self.request_refresh()
+            return
+        self.table.show_rows(self.window.rows)
+        self.query_one("#empty", Static).display = not self.window.rows
+        self._want_counts()
+
+    def _apply_row(self, row: TicketRow, *, live: bool = False) -> bool:
+        """Put one live row in the window; False if the row cannot tell where it goes."""
+        q = self.query_state
+        keep = queue_window.belongs(row, q.view, q.view_arg, q.filters, self.session.me.login)
+        if keep is None:
+            return False
+        if live and self._pages_in_flight:
+            self._live_meanwhile[row.id] = row
+        self.window.apply(row, keep=keep, key=queue_window.sort_key(q.sort))
+        self.live_applied += 1
+        return True
+
+    def _want_counts(self) -> None:
+        """Count the views again soon: at most once per COUNTS_EVERY for a burst."""
+        if self._counts_timer is None:
+            self._counts_timer = self.set_timer(COUNTS_EVERY, self._recount_now)
+
+    def _recount_now(self) -> None:
+        self._counts_timer = None
+        if not self.is_active:
+            self._counts_stale = True
+            return
+        self._counts_worker = self._recount(self.query_state, self._counted())
 
     def on_screen_resume(self) -> None:
-        if self._stale:
+        hidden, self._hidden_rows = self._hidden_rows, {}
+        if self._stale or (hidden and not self.window.chunks):
             self._stale = False
             self.request_refresh()
+        elif hidden:
+            self._apply_live(list(hidden.values()))
+        elif self._counts_stale:
+            self._counts_stale = False
+            self._want_counts()
 
     # -- views -----------------------------------------------------------
     def _view_arg(self, view: View) -> str | None:
@@ -262,3 +354,14 @@ class QueueLoading(QueueNext):
 
     def _render_position(self) -> None:
         raise NotImplementedError
+
+
+def _row_of(event: EventView) -> TicketRow | None:
+    """The queue row a ticket event carries, if it carries one."""
+    row = event.diff.get("row")
+    if not isinstance(row, dict):
+        return None
+    try:
+        return TicketRow.model_validate(row)
+    except ValueError:
+        return None
