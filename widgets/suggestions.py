@@ -10,28 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 
 from agent_tui.backend import ArticleView, Suggestion
+from widgets.suggestion_list import SuggestionList
 
 KB = Binding.Group("Knowledge")
-
-
-def render_suggestion(s: Suggestion, *, match_style: str = "bold reverse") -> Text:
-    """Title, confidence and the snippet with matched terms styled (spans, never markup)."""
-    text = Text()
-    text.append(s.title, style="bold")
-    text.append(f"  {round(s.confidence * 100)}%", style="dim")
-    if s.locale:
-        text.append(f"  {s.locale}", style="dim")
-    text.append("\n")
-    if s.spans:
-        for span in s.spans:
-            text.append(span.text, style=match_style if span.match else "")
-    else:
-        text.append(s.snippet.replace("[[", "").replace("]]", ""))
-    return text
 
 
 class SuggestionPanel(Vertical):
@@ -52,7 +36,7 @@ class SuggestionPanel(Vertical):
     SuggestionPanel > #kb-title { color: $text-muted; }
     SuggestionPanel > #kb-search { display: none; }
     SuggestionPanel > #kb-search.-shown { display: block; }
-    SuggestionPanel > OptionList { height: 1fr; border: none; padding: 0; }
+    SuggestionPanel > SuggestionList { height: 1fr; }
     SuggestionPanel > #kb-preview {
         display: none;
         height: 1fr;
@@ -106,13 +90,13 @@ class SuggestionPanel(Vertical):
         yield Static(Text("Knowledge — loading…"), id="kb-title")
         yield Input(placeholder="Search the knowledge base; enter searches, empty = for "
                                 "this ticket", id="kb-search")
-        yield OptionList(id="kb-list")
+        yield SuggestionList(id="kb-list")
         with VerticalScroll(id="kb-preview"):
             yield Static(id="kb-preview-text")
 
     @property
-    def options(self) -> OptionList:
-        return self.query_one("#kb-list", OptionList)
+    def options(self) -> SuggestionList:
+        return self.query_one("#kb-list", SuggestionList)
 
     @property
     def selected(self) -> Suggestion | None:
@@ -130,12 +114,7 @@ class SuggestionPanel(Vertical):
         title.append(f"{len(self.suggestions)} article{'s' if len(suggestions) != 1 else ''}")
         title.append("   k focus · p preview · i insert · h helpful · / search", style="dim")
         self.query_one("#kb-title", Static).update(title)
-        options = self.options
-        options.clear_options()
-        options.add_options([Option(render_suggestion(s), id=str(s.article_id))
-                             for s in self.suggestions])
-        if self.suggestions:
-            options.highlighted = 0
+        self.options.set_items(self.suggestions)
         self.hide_preview()
 
     def show_error(self, text: str) -> None:
@@ -168,7 +147,7 @@ class SuggestionPanel(Vertical):
         if (chosen := self.selected) is not None:
             self.post_message(self.Preview(chosen.article_id))
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_suggestion_list_selected(self, event: SuggestionList.Selected) -> None:
         event.stop()
         self.action_preview()
 
