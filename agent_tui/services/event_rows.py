@@ -14,9 +14,10 @@ committed. Every event of the write about a ticket carries that same row.
 
 The event rows are filled in before commit, in the write's own
 transaction: they are not visible to anyone yet, so this is still an
-append, and it runs under ``audit_unlocked`` only for those rows (the log's
-trigger refuses any UPDATE otherwise). Importing this module installs the
-two session hooks; the services that append ticket events import it.
+append, and the log's guard is lifted (as ``store.events.audit_unlocked``
+does) only for the UPDATE of those rows; the trigger refuses any other.
+Importing this module installs the two session hooks; the services that
+append ticket events import it.
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import UOWTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from agent_tui.domain.tables import Event
-from agent_tui.store.events import audit_unlocked, dump_diff
+from agent_tui.domain.tables import AuditGuard, Event
+from agent_tui.store.events import dump_diff
 
 _PENDING = "agent_tui.ticket_events"  # session.info key: this write's new ticket events
+_EVENT = Event.__table__  # type: ignore[attr-defined]
+_GUARD = AuditGuard.__table__  # type: ignore[attr-defined]
 
 
 def _collect(session: Session, _flush: UOWTransaction) -> None:
@@ -70,22 +74,37 @@ def attach_rows(session: Session) -> None:
         diff["row"] = row_json
         stamped.append((ev, dump_diff(diff)))
     if stamped:
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        previous = None
+        _write(session, stamped)
+
+
+def _write(session: Session, stamped: list[tuple[Event, str]]) -> None:
+    """UPDATE the events' diffs on the session's connection, with the log unlocked.
+
+    Core statements, as ``store.events.audit_unlocked`` would run them through the
+    ORM (whose UPDATE path cost ~1 ms of a ~9 ms write); the ORM objects are told
+    the new value, so nothing is left dirty to flush again.
+    """
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    previous = None
+    if sqlite:
+        # A longer row moves the event's cell; without secure_delete the old copy
+        # stays in the page's free space, where a later erasure could not reach it.
+        previous = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    guard = _GUARD.update().where(_GUARD.c.id == 1)
+    conn.execute(guard.values(unlocked=1))
+    try:
+        conn.execute(_EVENT.update().where(_EVENT.c.seq == sa.bindparam("k_seq"))
+                     .values(diff=sa.bindparam("k_diff")),
+                     [{"k_seq": ev.seq, "k_diff": text} for ev, text in stamped])
+    finally:
+        conn.execute(guard.values(unlocked=0))
         if sqlite:
-            # A longer row moves the event's cell; without secure_delete the old copy
-            # stays in the page's free space, where a later erasure could not reach it.
-            previous = session.execute(sa.text("PRAGMA secure_delete")).scalar()
-            session.execute(sa.text("PRAGMA secure_delete = ON"))
-        try:
-            # Assigned inside the block: an autoflush before it would meet the trigger.
-            with audit_unlocked(session):
-                for ev, text in stamped:
-                    ev.diff = text
-                session.flush()
-        finally:
-            if sqlite:
-                session.execute(sa.text(f"PRAGMA secure_delete = {int(previous or 0)}"))
+            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(previous or 0)}")
+    for ev, text in stamped:
+        set_committed_value(ev, "diff", text)
+
 
 def _forget(session: Session, *_args: object) -> None:
     session.info.pop(_PENDING, None)
