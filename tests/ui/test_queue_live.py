@@ -9,15 +9,28 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from agent_tui.app import AgentApp
-from agent_tui.backend import Page, Priority, Status, TicketCreate, TicketRow, TicketUpdate, View
+from agent_tui.backend import (
+    Channel,
+    Page,
+    Priority,
+    Sort,
+    Status,
+    TicketCreate,
+    TicketFilters,
+    TicketRow,
+    TicketUpdate,
+    View,
+)
 from agent_tui.domain.tables import Event, Ticket, utcnow
 from agent_tui.local import LocalBackend
 from agent_tui.services import tickets
+from screens import queue_window
 from screens.queue_loading import COUNTS_EVERY
 from tests.conftest import ADMIN
 from tests.ui.conftest import SIZE, Shop, queue_ready, screen_text, table, wait_for
@@ -166,3 +179,78 @@ async def test_an_event_without_a_row_falls_back_to_a_refetch(shop: Shop) -> Non
         await wait_for(pilot, lambda: (r := t.ticket(target)) is not None
                        and r.subject == "Changed outside", timeout=3.0, what="the re-fetch")
         assert backend.pages > pages
+
+
+# ---------------------------------------------------------------- the window's rules
+
+
+def _row(ticket_id: int, priority: Priority = Priority.NORMAL, *, version: int = 1,
+         **fields: Any) -> TicketRow:
+    base = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    data: dict[str, Any] = {
+        "id": ticket_id, "channel": Channel.EMAIL, "subject": f"Ticket {ticket_id}",
+        "status": Status.OPEN, "priority": priority, "customer_id": 1,
+        "customer_name": "Kim", "created_at": base + timedelta(minutes=ticket_id),
+        "updated_at": base + timedelta(minutes=ticket_id), "version": version}
+    data.update(fields)
+    return TicketRow(**data)
+
+
+def _page(rows: list[TicketRow], more: bool) -> Page[TicketRow]:
+    return Page[TicketRow](items=rows, next_cursor=f"c{rows[-1].id}" if more else None)
+
+
+def test_the_window_places_a_live_row_only_between_its_edges() -> None:
+    key = queue_window.sort_key(Sort.AGE)  # oldest first: id order here
+    w = queue_window.QueueWindow(page_size=3)
+    w.reset(_page([_row(1), _row(3), _row(5)], more=True))
+    w.add_below("c5", _page([_row(7), _row(9), _row(11)], more=True))
+    assert w.apply(_row(4), keep=True, key=key) == "inserted"
+    assert [r.id for r in w.rows] == [1, 3, 4, 5, 7, 9, 11]
+    assert w.apply(_row(8), keep=True, key=key) == "inserted"
+    assert [r.id for r in w.chunks[1].rows] == [7, 8, 9, 11]
+    # Past the end cursor (row 11): a later page after it brings the row; not shown twice.
+    assert w.apply(_row(12), keep=True, key=key) == "outside"
+    # Moved past the edge, or out of the view: gone; the edge stays where the cursor is.
+    assert w.apply(_row(3, created_at=datetime(2027, 1, 1, tzinfo=UTC)), keep=True,
+                   key=key) == "removed"
+    assert w.apply(_row(11), keep=False, key=key) == "removed"
+    assert w.apply(_row(10), keep=True, key=key) == "inserted"  # before the end cursor
+    assert [r.id for r in w.rows] == [1, 4, 5, 7, 8, 9, 10]
+    assert w.apply(_row(5, subject="New words"), keep=True, key=key) == "replaced"
+    assert w.rows[2].subject == "New words"
+    assert w.apply(_row(5, version=0), keep=True, key=key) == "stale"
+    assert w.rows[2].subject == "New words"
+
+
+def test_a_window_below_the_top_takes_no_row_from_above_its_start() -> None:
+    key = queue_window.sort_key(Sort.PRIORITY)
+    w = queue_window.QueueWindow(page_size=2, max_pages=1)
+    w.reset(_page([_row(1, Priority.URGENT), _row(2, Priority.HIGH)], more=True))
+    w.add_below("c2", _page([_row(3), _row(4)], more=False))  # drops the first page
+    assert not w.at_top and w.anchor_row is not None and w.anchor_row.id == 2
+    assert w.apply(_row(9, Priority.URGENT), keep=True, key=key) == "outside"
+    assert w.apply(_row(8, Priority.LOW), keep=True, key=key) == "inserted"  # at the bottom
+    assert [r.id for r in w.rows] == [3, 4, 8]
+
+
+def test_a_row_belongs_to_the_view_as_the_store_decides() -> None:
+    row = _row(1, Priority.HIGH, assignee="alice", team="billing", tags=["vip"])
+    open_ = TicketFilters()
+    assert queue_window.belongs(row, View.ALL_OPEN, None, None, "alice") is True
+    assert queue_window.belongs(row, View.MY_OPEN, None, None, "alice") is True
+    assert queue_window.belongs(row, View.MY_OPEN, None, None, "bob") is False
+    assert queue_window.belongs(row, View.UNASSIGNED, None, None, "alice") is False
+    assert queue_window.belongs(row, View.TEAM, "Billing", open_, "alice") is True
+    assert queue_window.belongs(row, View.SOLVED, None, None, "alice") is False
+    solved = _row(2, status=Status.SOLVED)
+    assert queue_window.belongs(solved, View.ALL_OPEN, None, None, "alice") is False
+    assert queue_window.belongs(solved, View.SOLVED, None, None, "alice") is True
+    f = TicketFilters(priority=[Priority.HIGH], tag="VIP", assignee="me", text="ticket")
+    assert queue_window.belongs(row, View.ALL_OPEN, None, f, "alice") is True
+    assert queue_window.belongs(row, View.ALL_OPEN, None, TicketFilters(text="refund"),
+                                "alice") is False
+    masked = _row(3, subject="Call •••• 958")
+    # The server matched the unmasked subject: the row cannot say, so the screen re-fetches.
+    assert queue_window.belongs(masked, View.ALL_OPEN, None, TicketFilters(text="0958"),
+                                "alice") is None
