@@ -14,12 +14,13 @@ from __future__ import annotations
 from itertools import groupby
 from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
+
+from widgets.one_line import fit_line
 
 #: The bar's content: runs of (text, is a key, enabled) in order.
 Parts = tuple[tuple[str, bool, bool], ...]
@@ -94,10 +95,5 @@ class KeyBar(Widget):
     def _line(parts: Parts, width: int, base: Style) -> Strip:
         """One line ``width`` cells wide: keys bold, disabled ones dim, cut with "…"."""
         bold, dim = base + Style(bold=True), base + Style(dim=True)
-        segments = [Segment(text, (bold if is_key else base) if enabled else dim)
-                    for text, is_key, enabled in parts]
-        strip = Strip(segments)
-        if strip.cell_length > width:
-            strip = (Strip([*strip.crop(0, width - 1), Segment("…", base)]) if width > 0
-                     else Strip([]))
-        return strip.extend_cell_length(width, base).simplify()
+        return fit_line(((text, (bold if is_key else base) if enabled else dim)
+                         for text, is_key, enabled in parts), width, base)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.text import Text
+from rich.style import Style
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
+
+from widgets.one_line import fit_line
 
 #: Connection states the app reports, and how each one is shown.
 CONNECTION_LABELS: dict[str, str] = {
@@ -61,16 +64,28 @@ class StatusBar(Widget):
         self.remove_class(f"-{old}")
         self.add_class(f"-{new}")
 
-    def render(self) -> Text:
-        # Every part is plain Text: a location or view name is never markup.
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(CONNECTION_LABELS.get(self.connection, self.connection), style="bold")
+    _strip: tuple[tuple[object, ...], Strip] | None = None
+
+    def text(self) -> str:
+        """The line as plain text (what the bar shows, uncut)."""
+        return "".join(text for text, _bold in self._runs())
+
+    def _runs(self) -> list[tuple[str, bool]]:
+        # Every part is a plain string: a location or view name is never markup.
+        runs = [(CONNECTION_LABELS.get(self.connection, self.connection), True)]
         if self.view:
-            text.append(" │ ")
-            text.append(self.view)
-        text.append(" │ ")
-        text.append(self.login, style="bold")
-        text.append(f" ({self.role})")
-        text.append(" │ ")
-        text.append(self.location)  # last: the longest and the first to be cut
-        return text
+            runs += [(" │ ", False), (self.view, False)]
+        runs += [(" │ ", False), (self.login, True), (f" ({self.role})", False),
+                 (" │ ", False), (self.location, False)]  # last: the first to be cut
+        return runs
+
+    def render_line(self, y: int) -> Strip:
+        width, base = self.content_size.width, self.rich_style
+        if y:
+            return Strip.blank(width, base)
+        key = (self.connection, self.view, self.login, self.role, self.location, width, base)
+        if self._strip is None or self._strip[0] != key:
+            bold = base + Style(bold=True)
+            self._strip = (key, fit_line(((text, bold if strong else base)
+                                          for text, strong in self._runs()), width, base))
+        return self._strip[1]

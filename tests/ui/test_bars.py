@@ -1,4 +1,4 @@
-"""The key bar: one line of the screen's keys, cut with "…", made again when they change."""
+"""The bottom bars: the screen's keys, and the status line, each one line cut with "…"."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from rich.style import Style
 from screens.ticket import TicketScreen
 from tests.ui.conftest import SIZE, Shop, queue_ready, wait_for
 from widgets.key_bar import KeyBar
+from widgets.one_line import fit_line
+from widgets.status_bar import StatusBar
 
 from .test_workspace_reuse import open_row
 
@@ -43,3 +45,23 @@ async def test_the_bar_follows_the_keys_the_screen_offers(shop: Shop) -> None:
         await wait_for(pilot, lambda: bar.render_line(0).text != line, what="new keys")
         assert isinstance(app.screen, TicketScreen)
         assert bar.render_line(0).cell_length == SIZE[0]
+
+
+def test_a_line_of_wide_characters_is_cut_to_the_cell() -> None:
+    line = fit_line([("退款多久到账", BASE), (" ok", BASE)], 6, BASE)
+    assert line.cell_length == 6 and line.text.endswith("…")
+    assert fit_line([("ab", BASE)], 5, BASE).text == "ab   "
+
+
+async def test_the_status_bar_says_who_where_and_what(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot, app)
+        bar = queue.query_one(StatusBar)
+        await wait_for(pilot, lambda: "live" in bar.render_line(0).text, what="live")
+        line = bar.render_line(0).text
+        assert "alice" in line and bar.location[:20] in line
+        assert bar.render_line(0).cell_length == bar.content_size.width
+        workspace = await open_row(pilot, app, 0)
+        shown = workspace.query_one(StatusBar).render_line(0).text
+        assert f"ticket #{workspace.ticket_id}" in shown
