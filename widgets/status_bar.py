@@ -66,10 +66,6 @@ class StatusBar(Widget):
 
     _strip: tuple[tuple[object, ...], Strip] | None = None
 
-    def text(self) -> str:
-        """The line as plain text (what the bar shows, uncut)."""
-        return "".join(text for text, _bold in self._runs())
-
     def _runs(self) -> list[tuple[str, bool]]:
         # Every part is a plain string: a location or view name is never markup.
         runs = [(CONNECTION_LABELS.get(self.connection, self.connection), True)]
