@@ -134,6 +134,7 @@ class OpensTickets(BackendScreen):
     async def on_opens_tickets_prepared(self, message: OpensTickets.Prepared) -> None:
         from screens.ticket import TicketScreen
 
+        message.stop()  # handled here: the app has nothing to do with it
         app = self.app
         if app.is_screen_installed(WORKSPACE):
             return  # a ticket was opened meanwhile: its workspace is the app's
@@ -165,6 +166,7 @@ class OpensTickets(BackendScreen):
         # The workspace opens tickets too (next/previous), so it imports this module.
         from screens.ticket import TicketScreen
 
+        message.stop()
         app, opening = self.app, message.opening
         workspace = (app.get_screen(WORKSPACE) if app.is_screen_installed(WORKSPACE)
                      else None)
