@@ -192,3 +192,21 @@ async def test_an_agents_feed_row_is_masked_as_the_agents_page(
     sup_row = next(r for r in sup_page.items if r.id == t.id)
     assert TicketRow.model_validate(raw.diff["row"]) == sup_row
     assert "+44 20 7946 0958" in sup_row.subject  # supervisors see the data as it is
+
+
+def test_a_bulk_assign_with_a_failing_ticket_keeps_the_others_rows(world: World) -> None:
+    """Each ticket in its own savepoint: one rolled back leaves the others' rows."""
+    from agent_tui.services import monitor_agents
+
+    store = world.store
+    ids = []
+    for n in range(3):
+        with store.write() as s:
+            ids.append(tickets.create(s, ADMIN, TicketCreate(
+                subject=f"Bulk {n}", body="x", customer_email="b@example.com")).id)
+    stale = {ids[1]: 99}  # this one fails its version check
+    results = _write(store, lambda s: monitor_agents.assign_many(
+        s, ADMIN, ids, "bob", expected_versions=stale), "ticket.assigned")
+    assert [r.ok for r in results] == [True, False, True]
+    assert {e.entity_id for e in _events(store, 0) if e.kind == "ticket.assigned"} == {
+        ids[0], ids[2]}

@@ -107,10 +107,13 @@ def _write(session: Session, stamped: list[tuple[Event, str]]) -> None:
 
 
 def _forget(session: Session, *_args: object) -> None:
-    session.info.pop(_PENDING, None)
+    """After a rollback, of the write or of a savepoint in it: keep the events that stay."""
+    pending = session.info.pop(_PENDING, None)
+    kept = [ev for ev in pending or [] if sa.inspect(ev).persistent]
+    if kept:
+        session.info[_PENDING] = kept
 
 
 sa.event.listen(Session, "after_flush", _collect)
 sa.event.listen(Session, "before_commit", attach_rows)
-sa.event.listen(Session, "after_rollback", _forget)
-sa.event.listen(Session, "after_soft_rollback", _forget)
+sa.event.listen(Session, "after_soft_rollback", _forget)  # every rollback, savepoints too
