@@ -10,6 +10,11 @@ window remembers, besides its pages, the cursor it starts after (``start``)
 and the row that cursor points at (``anchor_row``, held but not shown): a
 page fetched ``before`` the start ends just before that row, and the row is
 put back between it and the window.
+
+Live changes come as rows (``apply``): a row is replaced, moved, dropped or
+inserted by its sort key, and only between the window's edges, the rows the
+start and end cursors point at, so that the next page fetched at an edge
+neither skips a row nor shows one twice.
 """
 
 from __future__ import annotations
