@@ -152,29 +152,45 @@ def _grouped(rows: Iterable[Any]) -> dict[int, list[Any]]:
 
 def refresh_range(session: Session, lo: int, hi: int) -> int:
     """Recompute the facts of tickets ``lo..hi`` (inclusive); return how many."""
-    tickets = session.execute(sa.select(T).where(T.c.id.between(lo, hi))).all()
+    return _refresh(session, lambda column: column.between(lo, hi))
+
+
+def refresh_tickets(session: Session, ticket_ids: Sequence[int], *,
+                    chunk: int = 500) -> int:
+    """Recompute the facts of the tickets ``ticket_ids`` (any order); return how many."""
+    done = 0
+    ids = sorted(set(ticket_ids))
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        done += _refresh(session, lambda column, part=part: column.in_(part))
+    return done
+
+
+def _refresh(session: Session, which: Callable[[Any], Any]) -> int:
+    """Recompute the facts of the tickets whose id ``which(column)`` selects."""
+    tickets = session.execute(sa.select(T).where(which(T.c.id))).all()
     msgs = _grouped(session.execute(
         sa.select(M.c.ticket_id, M.c.author_kind, M.c.public, M.c.created_at)
-        .where(M.c.ticket_id.between(lo, hi)).order_by(M.c.ticket_id, M.c.id)))
+        .where(which(M.c.ticket_id)).order_by(M.c.ticket_id, M.c.id)))
     evs = _grouped(session.execute(
         sa.select(E.c.entity_id, E.c.kind, E.c.diff)
-        .where(E.c.entity == "ticket", E.c.entity_id.between(lo, hi),
+        .where(E.c.entity == "ticket", which(E.c.entity_id),
                E.c.kind.in_(_EVENT_KINDS)).order_by(E.c.entity_id, E.c.seq)))
     ratings: dict[int, Any] = {}
     for row in session.execute(
             sa.select(R.c.ticket_id, R.c.csat, R.c.nps, R.c.created_at)
-            .where(R.c.ticket_id.between(lo, hi)).order_by(R.c.ticket_id, R.c.id)):
+            .where(which(R.c.ticket_id)).order_by(R.c.ticket_id, R.c.id)):
         ratings[row[0]] = row[1:]  # the latest rating counts
     rows = []
     for t in tickets:
         r = ratings.get(t.id)
         rating = None if r is None else _RatingRow(*r)
         rows.append(compute_fact(t, msgs.get(t.id, ()), evs.get(t.id, ()), rating))
-    old = [dict(r._mapping) for r in session.execute(
-        sa.select(F).where(F.c.ticket_id.between(lo, hi)))]
+    old = [dict(r._mapping) for r in session.execute(sa.select(F).where(which(F.c.ticket_id)))]
     rollup.apply(session, rollup.delta_for(old, rows))
-    session.execute(sa.delete(F).where(F.c.ticket_id.between(lo, hi)))
-    session.execute(sa.insert(F), rows)
+    session.execute(sa.delete(F).where(which(F.c.ticket_id)))
+    if rows:
+        session.execute(sa.insert(F), rows)
     return len(rows)
 
 

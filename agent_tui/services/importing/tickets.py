@@ -30,6 +30,7 @@ from agent_tui.services.importing.writes import (
     is_sqlite,
     stamper,
 )
+from agent_tui.services.metrics_facts import refresh_tickets
 from agent_tui.store.events import changes
 
 T = Ticket.__table__  # type: ignore[attr-defined]
@@ -96,6 +97,10 @@ class TicketWriter(KindWriter):
             self._insert(session, creates)
             self._update(session, updates, first)
             self.sink.flush(session)
+            if updates:
+                # What a fact reads changed (status, channel, team, times, its
+                # ticket.updated event): recomputed, as the services do for one ticket.
+                refresh_tickets(session, [row.id for _r, row, _b, _a in updates])
         return []
 
     def _first_messages(self, session: Session, ticket_ids: list[int]) -> dict[int, tuple[int,
