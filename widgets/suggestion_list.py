@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -50,6 +51,43 @@ def snippet_text(s: Suggestion, *, match_style: str = MATCH_STYLE) -> Text:
     else:
         text.append(s.snippet.replace("[[", "").replace("]]", ""))
     return text
+
+
+def fill_lines(text: Text, width: int) -> list[Text]:
+    """``text`` filled into lines of ``width`` cells, keeping its styles.
+
+    Breaks after a space, or between two characters of which one is wide (CJK
+    has no spaces between words): a Latin word is not cut unless it is wider
+    than a line, and a Chinese sentence after "2. " does not leave that line
+    all but empty, as word wrapping does.
+    """
+    plain = text.plain.replace("\n", " ")
+    offsets: list[int] = []
+    start = used = 0
+    last_break = -1  # an offset where the current line may end
+    previous_wide = False
+    for i, char in enumerate(plain):
+        cells = get_character_cell_size(char)
+        wide = cells > 1
+        if char == " " and used + cells > width and i > start:
+            # A space at the end of a full line ends it, taking no cell of its own.
+            offsets.append(i + 1)
+            start, last_break, used, previous_wide = i + 1, -1, 0, False
+            continue
+        if i > start and (wide or previous_wide or plain[i - 1] == " "):
+            last_break = i
+        if used + cells > width and i > start:
+            cut = last_break if last_break > start else i
+            offsets.append(cut)
+            start, last_break = cut, -1
+            used = sum(get_character_cell_size(c) for c in plain[cut:i])
+        used += cells
+        previous_wide = wide
+    lines = list(text.divide(offsets)) if offsets else [text.copy()]
+    for line in lines:
+        line.plain = line.plain.replace("\n", " ")  # same length: the styles stay
+    return [lines[0], *(line[len(line.plain) - len(line.plain.lstrip(" ")):]
+                        for line in lines[1:])]
 
 
 class SuggestionList(ScrollView, can_focus=True):
@@ -160,12 +198,13 @@ class SuggestionList(ScrollView, can_focus=True):
         console = self.app.console
         title = title_line(s)
         title.truncate(width, overflow="ellipsis")
-        snippet = snippet_text(s).wrap(console, width)
+        snippet = fill_lines(snippet_text(s), width)
         lines = [title, *snippet[:ROWS - 1]]
         if len(snippet) > ROWS - 1:  # more than fits: say so on the last row
             last = lines[-1]
             last.rstrip()
             last.truncate(width - 1)
+            last.rstrip()
             last.append("…")
         rows = []
         for line in lines:

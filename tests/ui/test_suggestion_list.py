@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 
 from agent_tui.domain.views_knowledge import SnippetSpan, Suggestion
-from widgets.suggestion_list import ROWS, SuggestionList
+from widgets.suggestion_list import ROWS, SuggestionList, fill_lines
 
 
 def article(i: int, title: str, spans: list[tuple[str, bool]]) -> Suggestion:
@@ -63,6 +64,17 @@ async def test_every_article_takes_three_rows_cut_to_the_width() -> None:
         match = [seg for seg in rows[0][1] if seg.text == "card"]
         assert match and match[0].style is not None and match[0].style.reverse
         assert lines(widget)[0].startswith("Refund policy")
+        assert not text[1][1].startswith(" ") and text[1][1].startswith("退款会在")
+
+
+def test_lines_are_filled_at_spaces_and_between_wide_characters() -> None:
+    cjk = fill_lines(Text("2. 填写上述资料。首次申请需上传加盖公章的开票资料截图"), 20)
+    assert cjk[0].plain.startswith("2. 填写")  # not "2." alone on its line
+    assert all(line.cell_len <= 20 for line in cjk)
+    latin = fill_lines(Text("Refunds reach your card within ten days"), 20)
+    assert [line.plain.rstrip() for line in latin] == ["Refunds reach your", "card within ten days"]
+    long = fill_lines(Text("Supercalifragilistic word"), 10)
+    assert [line.plain.rstrip() for line in long] == ["Supercalif", "ragilistic", "word"]
 
 
 async def test_keys_move_the_highlight_into_view_and_enter_picks() -> None:
