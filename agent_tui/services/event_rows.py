@@ -85,13 +85,13 @@ def _write(session: Session, stamped: list[tuple[Event, str]]) -> None:
     the new value, so nothing is left dirty to flush again.
     """
     conn = session.connection()
-    sqlite = conn.dialect.name == "sqlite"
-    previous = None
-    if sqlite:
+    toggle = False
+    if conn.dialect.name == "sqlite":
         # A longer row moves the event's cell; without secure_delete the old copy
         # stays in the page's free space, where a later erasure could not reach it.
-        previous = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
-        conn.exec_driver_sql("PRAGMA secure_delete = ON")
+        toggle = not conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+        if toggle:  # off (not Debian's default build): on for these rows only
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
     guard = _GUARD.update().where(_GUARD.c.id == 1)
     conn.execute(guard.values(unlocked=1))
     try:
@@ -100,8 +100,8 @@ def _write(session: Session, stamped: list[tuple[Event, str]]) -> None:
                      [{"k_seq": ev.seq, "k_diff": text} for ev, text in stamped])
     finally:
         conn.execute(guard.values(unlocked=0))
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(previous or 0)}")
+        if toggle:
+            conn.exec_driver_sql("PRAGMA secure_delete = OFF")
     for ev, text in stamped:
         set_committed_value(ev, "diff", text)
 
