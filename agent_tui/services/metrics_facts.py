@@ -161,9 +161,12 @@ def refresh_tickets(session: Session, ticket_ids: Sequence[int], *,
     done = 0
     ids = sorted(set(ticket_ids))
     for start in range(0, len(ids), chunk):
-        part = ids[start:start + chunk]
-        done += _refresh(session, lambda column, part=part: column.in_(part))
+        done += _refresh(session, _among(ids[start:start + chunk]))
     return done
+
+
+def _among(ids: list[int]) -> Callable[[Any], Any]:
+    return lambda column: column.in_(ids)
 
 
 def _refresh(session: Session, which: Callable[[Any], Any]) -> int:
