@@ -23,7 +23,8 @@ from agent_tui.server.bodies import (
     RevealBody,
     UpdateBody,
 )
-from agent_tui.server.wire import send, send_as
+from agent_tui.server.wire import lean_read, send, send_as, send_dict
+from agent_tui.services import wire_reads
 
 router = APIRouter(prefix="/api/v1")
 Who = Annotated[Caller, Depends(caller)]
@@ -47,7 +48,12 @@ async def create_ticket(body: TicketCreate, who: Who) -> Response:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, tags=["tickets"])
 async def get_ticket(ticket_id: int, who: Who) -> Response:
-    return send(await who.backend.get_ticket(ticket_id))
+    # The lean read path (services.wire_reads): backend.get_ticket's TicketDetail
+    # as a dict.
+    actor = who.backend.actor
+    detail = await lean_read(who.backend.store,
+                             lambda conn: wire_reads.ticket_detail(conn, actor, ticket_id))
+    return send_dict(detail)
 
 
 @router.patch("/tickets/{ticket_id}", response_model=TicketDetail, tags=["tickets"])
