@@ -12,11 +12,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_tui import __version__
@@ -43,6 +45,37 @@ class ServerSettings:
     poll_interval: float = 0.1  # how often the event log is tailed for SSE
     sla_sweep_interval: float | None = 30.0
     keepalive: float = 15.0
+
+
+class ErrorBody(BaseModel):
+    """What every error response carries (``BackendError.to_dict``)."""
+
+    error: str
+    message: str
+    field: str | None = None  # 422: the field at fault
+    entity: str | None = None  # 404: what was not found ...
+    key: str | None = None  # ... and its key
+    current_version: int | None = None  # 409: the version the store has now ...
+    changed_by: str | None = None  # ... and who saved it
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+#: The errors any route may answer with, in the OpenAPI spec of every route, so
+#: a client (and schemathesis) knows each status and its body.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _documented("The body is not well-formed JSON"),
+    401: _documented("No token, or a token that is unknown, expired or revoked"),
+    403: _documented("The token's role may not do this"),
+    404: _documented("The ticket, customer, article or view does not exist"),
+    409: _documented("A stale write: current_version and changed_by say what won"),
+    413: _documented("The request body is larger than the server accepts"),
+    422: _documented("The request is not valid: field and message say why"),
+    429: _documented("Too many requests, or SSE connections, for this token"),
+    503: _documented("The store is not available"),
+}
 
 
 class StoreNotReady(RuntimeError):
@@ -105,7 +138,7 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
                               "with `Authorization: Bearer TOKEN` (`agent-tui token create`).")
     app.state.settings = cfg
     for module in (routes_queue, routes_tickets, routes_actions, routes_more):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERRORS)
 
     @app.exception_handler(BackendError)
     async def backend_error(_: Request, exc: BackendError) -> JSONResponse:
@@ -120,6 +153,16 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
         name = "PayloadTooLarge" if exc.status_code == 413 else "HTTPError"
         return JSONResponse({"error": name, "message": str(exc.detail)},
                             status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(_: Request, exc: Exception) -> JSONResponse:
+        # A number (or text) the store's columns cannot hold, e.g. an id past 2**63:
+        # bad input, not a server failure.
+        log.info("value out of range for the store: %s", exc)
+        return JSONResponse({"error": "Invalid",
+                             "message": "a value is out of the range the store holds"},
+                            status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
