@@ -68,6 +68,7 @@ class Authenticator:
     _backends: dict[tuple[str, str], LocalBackend] = field(default_factory=dict)
     _touched: dict[int, datetime] = field(default_factory=dict)
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
+    _inflight: dict[str, asyncio.Future[tokens.TokenOwner]] = field(default_factory=dict)
     #: Bumped by every invalidation: a lookup that overlapped one is not cached,
     #: since it may have read the token just before it was revoked.
     _generation: int = 0
@@ -86,6 +87,7 @@ class Authenticator:
         if not tokens_gone and not agents_changed:
             return
         self._generation += 1
+        self._inflight.clear()  # a request from now on must not join an older lookup
         stale = [secret for secret, (_, found) in self._cache.items()
                  if found.token_id in tokens_gone or found.actor.agent_id in agents_changed]
         for secret in stale:
@@ -96,6 +98,25 @@ class Authenticator:
         cached = self._cache.get(secret)
         if cached is not None and cached[0] > now:
             return cached[1]
+        # One lookup per token at a time: when a busy token's entry expires, the
+        # hundreds of requests in flight on it share one query instead of each
+        # sending their own (measured: 15% of the server's CPU under 300
+        # connections). forget() drops these too, so a request that arrives
+        # after a revocation starts a fresh lookup.
+        lookup = self._inflight.get(secret)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._look_up(secret, now))
+            self._inflight[secret] = lookup
+            lookup.add_done_callback(lambda done: self._settled(secret, done))
+        return await asyncio.shield(lookup)
+
+    def _settled(self, secret: str, lookup: asyncio.Future[tokens.TokenOwner]) -> None:
+        if self._inflight.get(secret) is lookup:
+            del self._inflight[secret]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: every waiter may have gone away
+
+    async def _look_up(self, secret: str, now: float) -> tokens.TokenOwner:
         generation = self._generation
 
         def look_up() -> tokens.TokenOwner:

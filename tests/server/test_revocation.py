@@ -135,3 +135,41 @@ async def test_a_lookup_that_overlaps_a_revocation_is_not_cached(
     with pytest.raises(Unauthorized, match="revoked"):  # not served from a stale cache
         await auth.owner(secret)
     await auth.close()
+
+
+async def test_concurrent_misses_share_one_lookup_but_not_across_a_revocation(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst on an expired cache entry costs one query; a request after a
+    revocation event does not join the lookup that started before it."""
+    with world.store.write() as s:
+        view, secret = tokens.create_token(s, ADMIN, "alice", name="burst")
+    auth = Authenticator(world.store, RateLimiter(0, 0))
+    calls: list[int] = []
+    reading, release = threading.Event(), threading.Event()
+    real = tokens.authenticate
+
+    def counted(*args: object, **kwargs: object) -> tokens.TokenOwner:
+        calls.append(1)
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        reading.set()
+        release.wait(5)
+        return found
+
+    monkeypatch.setattr(tokens, "authenticate", counted)
+    burst = [asyncio.create_task(auth.owner(secret)) for _ in range(50)]
+    assert await asyncio.to_thread(reading.wait, 5)
+    await asyncio.sleep(0.01)  # let every task reach the shared lookup
+    assert len(calls) == 1
+    with world.store.write() as s:
+        tokens.revoke_token(s, ADMIN, view.id)
+    auth.forget([EventView(seq=1, at="2026-01-01T00:00:00Z", actor="cli", role="admin",
+                           source="cli", kind="token.revoked", entity="api_token",
+                           entity_id=view.id)])
+    late = asyncio.create_task(auth.owner(secret))
+    release.set()
+    owners = await asyncio.gather(*burst)
+    assert {o.token_id for o in owners} == {view.id}  # they had all started before it
+    with pytest.raises(Unauthorized, match="revoked"):
+        await late
+    assert len(calls) == 2
+    await auth.close()
