@@ -60,6 +60,10 @@ def _read_after(session: Session, after_seq: int, limit: int) -> list[EventView]
     return [event_view(ev) for ev in events_after(session, after_seq, limit)]
 
 
+#: Events that end the streams of the token or agent they name.
+_OWNER_CHANGES = frozenset({"token.revoked", "agent.updated", "agent.disabled"})
+
+
 class EventHub:
     """Tails the event log and fans it out to this process's subscribers."""
 
@@ -78,6 +82,11 @@ class EventHub:
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[list[EventView]], None]] = []
         self.subscribers = 0
+        #: Each open stream's owner (token id, agent id), and the seq at which an
+        #: event revoked that token or changed that agent: the stream ends there.
+        self._owners: dict[int, tuple[int | None, int | None]] = {}
+        self._ends: dict[int, int] = {}
+        self._next_stream = 0
 
     def listen(self, listener: Callable[[list[EventView]], None]) -> None:
         """Call ``listener`` with every new batch of events (raw), before any subscriber
@@ -139,11 +148,29 @@ class EventHub:
                 await asyncio.sleep(self.poll_interval)
 
     def _tell(self, views: list[EventView]) -> None:
+        self._end_streams(views)
         for listener in self._listeners:
             try:
                 listener(views)
             except Exception:  # a broken listener must not stop the feed
                 log.exception("event listener %r failed", listener)
+
+    def _end_streams(self, views: list[EventView]) -> None:
+        """Mark the streams whose token these events revoke or whose agent they change.
+
+        A stream's role (and so its masking) is the one it connected with; an
+        agent disabled, demoted or promoted, or a token revoked, ends it at that
+        event, and the client's reconnect is authenticated afresh.
+        """
+        if not self._owners:
+            return
+        for view in views:
+            if view.entity_id is None or view.kind not in _OWNER_CHANGES:
+                continue
+            for stream, (token_id, agent_id) in self._owners.items():
+                hit = (token_id if view.kind == "token.revoked" else agent_id) == view.entity_id
+                if hit and stream not in self._ends:
+                    self._ends[stream] = view.seq
 
     def since(self, cursor: int, *, masked: bool) -> list[tuple[int, bytes]] | None:
         """Buffered frames after ``cursor`` for one audience; None when the buffer starts later."""
@@ -153,12 +180,19 @@ class EventHub:
         frames = self._masked if masked else self._raw
         return list(zip(self._seqs[start:], frames[start:], strict=True))
 
-    async def stream(self, after_seq: int, *, masked: bool) -> AsyncIterator[bytes]:
+    async def stream(self, after_seq: int, *, masked: bool,
+                     owner: tuple[int | None, int | None] = (None, None)
+                     ) -> AsyncIterator[bytes]:
         """Every event after ``after_seq`` as SSE frames, then follow the log forever.
 
         ``masked``: the subscriber is an agent and gets personal data masked.
+        ``owner``: its (token id, agent id); the stream ends, before the event,
+        when an event revokes that token or changes that agent.
         """
         cursor = after_seq
+        self._next_stream += 1
+        me = self._next_stream
+        self._owners[me] = owner
         self.subscribers += 1
         try:
             yield b"retry: 1000\n\n"
@@ -166,6 +200,12 @@ class EventHub:
                 batch = self.since(cursor, masked=masked)
                 if batch is None:  # resuming from before the buffer: read the log
                     batch = await asyncio.to_thread(self._fetch_for, cursor, masked=masked)
+                end = self._ends.get(me)
+                if end is not None:
+                    frames = [data for seq, data in batch if seq < end]
+                    if frames:
+                        yield b"".join(frames)
+                    return
                 if batch:
                     cursor = batch[-1][0]
                     yield b"".join(data for _, data in batch)
@@ -177,3 +217,5 @@ class EventHub:
                     yield KEEPALIVE
         finally:
             self.subscribers -= 1
+            self._owners.pop(me, None)
+            self._ends.pop(me, None)

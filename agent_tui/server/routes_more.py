@@ -136,7 +136,9 @@ async def subscribe(request: Request, who: Who,
     hub: EventHub = request.app.state.hub
     # Agents get the frames with personal data masked, as every other response (§9).
     masked = not sees_personal_data(who.actor)
-    return _EventStream(hub.stream(start, masked=masked), cap, who.actor.login)
+    # Its role is the one it connects with: a revoked token or a changed agent ends it.
+    owner = (who.token_id, who.actor.agent_id)
+    return _EventStream(hub.stream(start, masked=masked, owner=owner), cap, who.actor.login)
 
 
 # -- channels --------------------------------------------------------------
