@@ -131,7 +131,10 @@ class Authenticator:
         if len(self._cache) > 10_000:
             self._cache.clear()
         if generation == self._generation:
-            self._cache[secret] = (now + AUTH_CACHE_SECONDS, found)
+            until = now + AUTH_CACHE_SECONDS
+            if found.expires_at is not None:  # an expiring token is refused the moment it expires
+                until = min(until, now + (found.expires_at - utcnow()).total_seconds())
+            self._cache[secret] = (until, found)
         self._touch(found)
         return found
 

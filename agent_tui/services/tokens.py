@@ -58,6 +58,7 @@ class TokenOwner:
     token_id: int
     actor: Actor
     last_used_at: datetime | None
+    expires_at: datetime | None = None  # a cache of this owner must not outlive it
 
 
 def hash_secret(token: str) -> str:
@@ -147,6 +148,7 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
         raise Forbidden(f"agent {agent.login} is disabled")
     assert token.id is not None
     return TokenOwner(token_id=token.id, last_used_at=token.last_used_at,
+                      expires_at=token.expires_at,
                       actor=Actor(login=agent.login, role=Role(agent.role), source=Source.API,
                                   agent_id=agent.id))
 
