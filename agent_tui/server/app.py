@@ -25,6 +25,7 @@ from agent_tui import __version__
 from agent_tui.domain.errors import BackendError
 from agent_tui.server import routes_actions, routes_more, routes_queue, routes_tickets
 from agent_tui.server.auth import Authenticator, RateLimited, Unauthorized
+from agent_tui.server.hot_reads import HotReads
 from agent_tui.server.hub import EventHub
 from agent_tui.server.limits import MAX_BODY, BodyLimit, RateLimiter, StreamCap
 from agent_tui.services.sla_sweeper import SlaSweeper
@@ -171,6 +172,7 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
                              "message": "the store is not available"}, status_code=503)
 
     app.add_middleware(BodyLimit, limit=cfg.body_limit)
+    app.add_middleware(HotReads)  # the plain queue page and ticket detail, lean
     return app
 
 

@@ -25,7 +25,7 @@ from agent_tui.domain.tables import utcnow
 from agent_tui.domain.views import EventView
 from agent_tui.local import LocalBackend
 from agent_tui.server.limits import RateLimiter
-from agent_tui.server.permissions import Rule, rule_for
+from agent_tui.server.permissions import rule_for
 from agent_tui.services import tokens
 from agent_tui.store import Store
 from agent_tui.store.events import Actor
@@ -171,28 +171,25 @@ class Authenticator:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
 
-def _rule(request: Request) -> Rule:
-    route = request.scope.get("route")
-    path = getattr(route, "path", request.url.path)
-    rule = rule_for(request.method, path)
-    if rule is None:  # a route missing from the matrix is refused, never open
-        raise Forbidden(f"{request.method} {path} is not in the permission matrix")
-    return rule
-
-
-def bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+def bearer_value(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header value, if it is one."""
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         return None
     return secret.strip()
 
 
-async def caller(request: Request) -> Caller:
-    """FastAPI dependency: authenticate, rate-limit and check the matrix."""
-    auth: Authenticator = request.app.state.auth
-    rule = _rule(request)
-    secret = bearer(request)
+def bearer(request: Request) -> str | None:
+    return bearer_value(request.headers.get("authorization", ""))
+
+
+async def authorize(auth: Authenticator, method: str, path: str, header: str) -> Caller:
+    """Authenticate, rate-limit and check the matrix for ``method path`` (the route's
+    path template) with the request's Authorization header value ``header``."""
+    rule = rule_for(method, path)
+    if rule is None:  # a route missing from the matrix is refused, never open
+        raise Forbidden(f"{method} {path} is not in the permission matrix")
+    secret = bearer_value(header)
     if secret is None:
         raise Unauthorized("this route needs an API token: Authorization: Bearer TOKEN")
     owner = await auth.owner(secret)
@@ -202,6 +199,14 @@ async def caller(request: Request) -> Caller:
                           f"{wait:.2f} s", wait)
     actor = owner.actor
     if rule.role is not None and actor.role.rank < rule.role.rank:
-        raise Forbidden(f"{request.method} {rule.path} needs the {rule.role.value} role; "
+        raise Forbidden(f"{method} {rule.path} needs the {rule.role.value} role; "
                         f"{actor.login} is {actor.role.value}")
     return Caller(actor=actor, backend=await auth.backend_for(actor), token_id=owner.token_id)
+
+
+async def caller(request: Request) -> Caller:
+    """FastAPI dependency: authenticate, rate-limit and check the matrix."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return await authorize(request.app.state.auth, request.method, path,
+                           request.headers.get("authorization", ""))
