@@ -44,9 +44,12 @@ class KeptScreen(Screen[None]):
     _reflowed_at: float = float("-inf")
 
     def _refresh_layout(self, size: Size | None = None, scroll: bool = False) -> None:
-        if not scroll or self._layout_widgets:  # Screen._refresh_layout's full reflow
-            self._reflowed_at = _time.get_time()
+        began = _time.get_time()
+        full = not scroll or bool(self._layout_widgets)  # Screen._refresh_layout's full reflow
+        sized = bool(self.outer_size if size is None else size)  # it returns early unsized
         super()._refresh_layout(size, scroll)
+        if full and sized and not self.app.is_inline:
+            self._reflowed_at = began
 
     async def _on_layout(self, message: messages.Layout) -> None:
         # Runs before Screen's own handler, which preventing the default skips.

@@ -113,3 +113,23 @@ async def test_the_queue_is_drawn_only_where_it_can_be_seen(shop: Shop) -> None:
         assert app.screen.styles.background.a < 1
         assert app._background_screens == [queue]
         assert queue.is_current
+
+
+async def test_the_workspace_stays_drawn_under_a_picker(shop: Shop) -> None:
+    app = shop.app()
+    async with app.run_test(size=SIZE) as pilot:
+        await queue_ready(pilot, app)
+        for row in (0, 1):  # built on the first open, refilled on the second
+            workspace = await open_row(pilot, app, row)
+            await wait_for(pilot, lambda w=workspace: w.query_one(CustomerPanel).data is not None,
+                           what="the 360")
+            await settle(pilot)
+            assert "Identities" in screen_text(app)
+            await pilot.press("p")  # the priority picker, over the workspace
+            await wait_for(pilot, lambda w=workspace: app.screen is not w, what="the picker")
+            await settle(pilot)
+            shown = screen_text(app)
+            assert "Identities" in shown and "Priority of" in shown
+            await pilot.press("escape")
+            await wait_for(pilot, lambda w=workspace: app.screen is w, what="the workspace")
+            await pilot.press("escape")
