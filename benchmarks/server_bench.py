@@ -189,6 +189,10 @@ def main() -> None:
     ap.add_argument("--sse-clients", type=int, default=1000)
     ap.add_argument("--sse-events", type=int, default=10)
     ap.add_argument("--only", choices=["http", "sse"], default=None)
+    ap.add_argument("--think-ms", type=int, default=0,
+                    help="also run the queue page and the detail with each connection "
+                         "pausing this long between requests (agents at a human pace, "
+                         "wrk's delay()); the saturated runs are unchanged")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
@@ -233,6 +237,21 @@ def http_part(result: dict[str, Any], base: str, secret: str, args: argparse.Nam
         result["ticket_detail"] = run_wrk(f"{base}/api/v1/tickets/1", secret,
                                           connections=args.connections, seconds=args.seconds,
                                           threads=args.threads, script=detail)
+        if args.think_ms > 0:
+            # wrk is closed-loop: saturated, each of N connections waits for the N-1
+            # requests ahead of it, so p50 ~ N / throughput whatever the server does.
+            # Paced connections measure the latency 300 agents see at a given load.
+            pause = f"delay = function()\n  return {args.think_ms}\nend\n"
+            log(f"wrk: queue page and detail, each connection pausing {args.think_ms} ms")
+            result["queue_page_paced"] = run_wrk(
+                f"{base}/api/v1/tickets?view=all_open&limit=50", secret,
+                connections=args.connections, seconds=args.seconds, threads=args.threads,
+                script=pause)
+            result["ticket_detail_paced"] = run_wrk(
+                f"{base}/api/v1/tickets/1", secret, connections=args.connections,
+                seconds=args.seconds, threads=args.threads, script=detail + pause)
+            for key in ("queue_page_paced", "ticket_detail_paced"):
+                result[key]["think_ms"] = args.think_ms
         log("wrk: health (no database work beyond one max(seq)) for the framework ceiling")
         result["health"] = run_wrk(f"{base}/api/v1/health", secret, connections=50,
                                    seconds=max(3, args.seconds // 3), threads=args.threads)
