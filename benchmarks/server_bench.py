@@ -153,8 +153,10 @@ async def sse_fanout(base: str, token: str, store: Store, clients: int, events: 
             failed[0].result()
         await asyncio.sleep(0.05)
     with store.read() as s:
-        ticket_id = s.exec(select(Ticket.id).where(Ticket.is_open == True)  # noqa: E712
-                           .limit(1)).one()
+        found = s.exec(select(Ticket.id).where(Ticket.is_open == True)  # noqa: E712
+                       .limit(1)).one()
+    assert found is not None  # a primary key read back
+    ticket_id: int = found
 
     def write_one(i: int) -> None:
         with store.write() as s:
