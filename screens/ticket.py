@@ -43,6 +43,10 @@ from widgets.ticket_header import TicketHeader
 #: How often the screen says "I am here" and looks who else is; well inside the
 #: backend's presence TTL (45 s), so a closed terminal drops off soon after.
 PRESENCE_BEAT = 10.0
+#: The first beat on a ticket waits this long, so its database write and read do
+#: not compete with drawing the ticket (a few ms of CPU of each opening); other
+#: agents see the presence a fifth of a second later, well inside their polling.
+PRESENCE_FIRST = 0.2
 
 NAV = Binding.Group("Move")
 
@@ -158,7 +162,7 @@ class TicketScreen(TicketSend, KeptScreen):
         else:
             self._open()
         if self.is_current:  # not when built off screen (OpensTickets.prepare_workspace)
-            self._presence_tick()
+            self._announce()
         settle_after_refresh(self.app, "workspace")
 
     def _focus_draft(self) -> None:
@@ -215,7 +219,7 @@ class TicketScreen(TicketSend, KeptScreen):
                 self.app.switch_screen(self)
             else:
                 self.app.push_screen(self)
-        self._presence_tick()
+        self._announce()
 
     # -- workers ---------------------------------------------------------
     @work(exclusive=True, exit_on_error=False, group="ticket")
@@ -243,6 +247,12 @@ class TicketScreen(TicketSend, KeptScreen):
         except BackendError:
             others = None  # presence is a courtesy: never an error on screen
         self.post_message(self.PresenceSeen(others))
+
+    def _announce(self) -> None:
+        """The first beat on a ticket just opened: once it is drawn (PRESENCE_FIRST)."""
+        if self._presence_timer is not None:
+            self._presence_timer.stop()
+        self._presence_timer = self.set_timer(PRESENCE_FIRST, self._presence_tick)
 
     def _presence_tick(self) -> None:
         composer = self.query_one(Composer)
