@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -37,6 +37,7 @@ from agent_tui.config import load_settings
 from agent_tui.keymap import load_keymap
 from screens.base import BackendScreen, Session, TicketsChanged, describe_error
 from screens.command_line import Command, CommandLineScreen, run_line, split_line
+from screens.heap import note_input
 from screens.help import HelpScreen
 from screens.monitor import MonitorScreen, refused
 from screens.queue import QueueScreen
@@ -122,6 +123,11 @@ class AgentApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Signing in…", id="splash")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            note_input()  # the garbage collector's full passes wait for a pause in these
+        await super().on_event(event)
 
     @property
     def _background_screens(self) -> list[Screen[Any]]:
