@@ -46,10 +46,7 @@ def serve(
                f"({workers} worker{'s' if workers > 1 else ''}); Ctrl-C stops it", err=True)
     uvicorn.run("agent_tui.server.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", timeout_graceful_shutdown=5,
-                proxy_headers=False, server_header=False,
-                # asyncio's loop, not uvloop: under saturation uvloop left new connections
-                # unaccepted until the load ended (7 s p99) for about the same req/s.
-                loop="asyncio")
+                proxy_headers=False, server_header=False)
 
 
 def register(app: typer.Typer) -> None:
