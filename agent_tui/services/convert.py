@@ -190,13 +190,11 @@ def masked_row(row: TicketRow) -> TicketRow:
 
 def _masked_row_payload(row: dict[str, Any]) -> dict[str, Any]:
     """:func:`masked_row` on the JSON form of a row (an event's ``row``)."""
-    out = dict(row)
-    for key in ("subject", "customer_name"):
-        if isinstance(out.get(key), str):
-            out[key] = mask_free_text(out[key])
-    if isinstance(out.get("tags"), list):
-        out["tags"] = [mask_free_text(t) if isinstance(t, str) else t for t in out["tags"]]
-    return out
+    try:
+        parsed = TicketRow.model_validate(row)
+    except ValueError:
+        return _mask_diff(row)  # not a row this version knows: mask all its text
+    return masked_row(parsed).model_dump(mode="json")
 
 
 def _mask_diff(value: Any, key: str = "", channel: str = "") -> Any:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from agent_tui.domain.enums import Channel, PresenceState, Role, Sort, View
+from agent_tui.domain.enums import Channel, PresenceState, Sort, View
 from agent_tui.domain.errors import Invalid, NotFound
 from agent_tui.domain.tables import Agent, PresenceRow, SavedViewRow, Team, utcnow
 from agent_tui.domain.views import Page, Presence, SavedView, TicketFilters, TicketRow
@@ -69,9 +68,7 @@ def list_tickets(session: Session, actor: Actor, view: View, *, view_arg: str | 
     spec = spec_for(session, actor, view, view_arg=view_arg, filters=filters, sort=sort)
     raw = q.page(session, spec, after=after, before=before, limit=limit)
     items = [convert.ticket_row(r) for r in raw.rows]
-    # Agents: e-mails and phones in text masked (§9). Role(): some callers build the
-    # Actor from a table row, whose role is the plain string.
-    if not sees_personal_data(replace(actor, role=Role(actor.role))):
+    if not sees_personal_data(actor):  # agents: e-mails and phones in text masked (§9)
         items = [convert.masked_row(r) for r in items]
     return Page[TicketRow](items=items, next_cursor=raw.next_cursor, prev_cursor=raw.prev_cursor)
 

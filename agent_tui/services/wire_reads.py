@@ -13,7 +13,7 @@ compares them with the service functions, role by role, on both dialects.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from agent_tui.domain.enums import AuthorKind, Role, Sort, View
+from agent_tui.domain.enums import AuthorKind, Sort, View
 from agent_tui.domain.errors import NotFound, Unavailable
 from agent_tui.domain.masking import mask_email, mask_free_text
 from agent_tui.domain.safe_text import safe_line, safe_optional, safe_text
@@ -52,8 +52,7 @@ def dumps(value: Any) -> bytes:
 
 
 def masked_for(actor: Actor) -> bool:
-    # Role(): an Actor built from a table row carries the role as a plain string.
-    return not sees_personal_data(replace(actor, role=Role(actor.role)))
+    return not sees_personal_data(actor)
 
 
 @dataclass(frozen=True)

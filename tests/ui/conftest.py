@@ -14,7 +14,7 @@ from sqlmodel import select
 from textual.pilot import Pilot
 
 from agent_tui.app import AgentApp
-from agent_tui.backend import Channel, Priority, TicketCreate, View
+from agent_tui.backend import Channel, Priority, Role, TicketCreate, View
 from agent_tui.domain.tables import Agent, Ticket
 from agent_tui.local import LocalBackend
 from agent_tui.services import queue as queue_svc
@@ -104,7 +104,7 @@ def view_ids(shop: Shop, view: View, login: str = "alice", limit: int = 100) -> 
     """The ids of a view as the service orders them (priority sort)."""
     with shop.store.read() as session:
         agent = session.exec(select(Agent).where(Agent.login == login)).one()
-        actor = Actor(login=login, role=agent.role, agent_id=agent.id)
+        actor = Actor(login=login, role=Role(agent.role), agent_id=agent.id)
         return [r.id for r in queue_svc.list_tickets(session, actor, view, limit=limit).items]
 
 
