@@ -108,6 +108,7 @@ class QueueLoading(QueueNext):
         self._channel_index = 0
         self._worker: Worker[None] | None = None
         self._pending: list[str] = []  # fetches asked for while one was in flight
+        self._empty_text = EMPTY_MESSAGE  # what the "#empty" line holds (see compose)
         self._stale = False  # a live change arrived while another screen was on top
         self._counts_timer: Timer | None = None  # a debounced re-count is due
         self._counts_stale = False  # a re-count came due while another screen was on top
@@ -239,10 +240,21 @@ class QueueLoading(QueueNext):
             self._presence(self.table.ticket_ids)
             settle_after_refresh(self.app, "queue")
             self.set_timer(PREPARE_AFTER, self._prepare_workspace)
-        empty = self.query_one("#empty", Static)
-        empty.update(EMPTY_MESSAGE)
-        empty.display = not w.rows
+        self._say_empty(EMPTY_MESSAGE if not w.rows else None)
         self._render_position()
+
+    def _say_empty(self, text: str | None) -> None:
+        """Show ``text`` where the rows would be, or hide the line (``None``).
+
+        The line is only touched when what it says changes: ``Static.update``
+        asks for a new layout of the whole screen, which on every page fetched
+        cost a second full repaint of the queue.
+        """
+        empty = self.query_one("#empty", Static)
+        if text is not None and text != self._empty_text:
+            self._empty_text = text
+            empty.update(text)
+        empty.display = text is not None
 
     def _prepare_workspace(self) -> None:
         ticket_id = self.table.selected_id
@@ -272,8 +284,7 @@ class QueueLoading(QueueNext):
         if event.worker is not self._worker or not event.worker.is_finished:
             return
         if event.state is WorkerState.ERROR and self.page is None:
-            self.query_one("#empty", Static).update("The queue could not be loaded: r retries.")
-            self.query_one("#empty").display = True
+            self._say_empty("The queue could not be loaded: r retries.")
         if self._pending:
             self._start(self._pending.pop(0), False)
 
@@ -302,7 +313,7 @@ class QueueLoading(QueueNext):
             self.request_refresh()
             return
         self.table.show_rows(self.window.rows)
-        self.query_one("#empty", Static).display = not self.window.rows
+        self._say_empty(EMPTY_MESSAGE if not self.window.rows else None)
         self._want_counts()
 
     def _apply_row(self, row: TicketRow, *, live: bool = False) -> bool:

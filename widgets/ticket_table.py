@@ -196,6 +196,7 @@ class TicketTable(Widget, can_focus=True):
         self._now = now or datetime.now(UTC)
         selected = None if reset_cursor else self.selected_id
         line = self._cursor - self._top
+        painted = self._painted()
         self._rows = list(rows)
         self._index = {r.id: i for i, r in enumerate(self._rows)}
         self._strips = {k: v for k, v in self._strips.items() if k in self._index}
@@ -205,8 +206,23 @@ class TicketTable(Widget, can_focus=True):
             cursor = self._index.get(selected, self._cursor) if selected is not None else 0
             top = cursor - line
         self._place(cursor, top)
-        self.refresh()
+        if not self._same_screen(painted, self._painted()):
+            # A page fetched above or below the screen, or a live change off it,
+            # leaves what is drawn as it is: repainting all of it would cost a
+            # second full frame for the key that asked for the page.
+            self.refresh()
         self._announce()
+
+    def _painted(self) -> tuple[int, int, list[TicketRow]]:
+        """What the screen shows: the cursor's line, the stripe phase, the rows."""
+        return (self._cursor - self._top, self._top % 2,
+                self._rows[self._top:self._top + self.visible_count])
+
+    @staticmethod
+    def _same_screen(a: tuple[int, int, list[TicketRow]],
+                     b: tuple[int, int, list[TicketRow]]) -> bool:
+        return a[:2] == b[:2] and len(a[2]) == len(b[2]) and all(
+            x is y or x == y for x, y in zip(a[2], b[2], strict=True))
 
     def show_presence(self, others: Sequence[Presence]) -> None:
         """Mark the rows other agents have open (· viewing, ✎ writing)."""
