@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from agent_tui.domain.masking import mask_address, mask_email, mask_free_text, mask_phone
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from agent_tui.domain.masking import (
+    _mask_matches,
+    mask_address,
+    mask_email,
+    mask_free_text,
+    mask_phone,
+)
 
 
 def test_structured_values() -> None:
@@ -26,3 +35,17 @@ def test_free_text_masks_contacts_and_cards_but_keeps_order_numbers() -> None:
 
 def test_non_luhn_long_numbers_are_left_alone() -> None:
     assert mask_free_text("invoice 1234567890123") == "invoice 1234567890123"
+
+
+# Text made of what the patterns look at: digits (ASCII, Arabic-Indic, fullwidth), the
+# separators phones and cards use, "@", "+", letters and CJK.
+_PIECES = st.sampled_from([*"0123456789٣３ -.()+@_abcXYZ张", "4111 1111 1111 1111",
+                           "+44 20 7946 0958", "(555) 010-9999", "13800138000", "jane@x.io"])
+
+
+@given(st.lists(_PIECES, max_size=40).map("".join))
+@example("(555) 010-9999")  # the fewest digits a phone without "+" has: ten
+@example("+1 (0) 2")  # a "+" and two digits can be a phone
+@example("card 4-1-1-1-1-1-1-1-1-1-1-1-1-1-1-1 ok")
+def test_the_quick_check_skips_only_text_with_nothing_to_mask(text: str) -> None:
+    assert mask_free_text(text) == _mask_matches(text)

@@ -181,11 +181,11 @@ def masked_row(row: TicketRow) -> TicketRow:
     The same masking as :func:`masked_event` gives the row an event carries,
     so a row applied from the feed equals the row a page fetch returns.
     """
-    return row.model_copy(update={
-        "subject": mask_free_text(row.subject),
-        "customer_name": mask_free_text(row.customer_name),
-        "tags": [mask_free_text(t) for t in row.tags],
-    })
+    subject, name = mask_free_text(row.subject), mask_free_text(row.customer_name)
+    tags = [mask_free_text(t) for t in row.tags]
+    if subject == row.subject and name == row.customer_name and tags == row.tags:
+        return row  # the usual row: nothing in it to mask, nothing to copy
+    return row.model_copy(update={"subject": subject, "customer_name": name, "tags": tags})
 
 
 def _masked_row_payload(row: dict[str, Any]) -> dict[str, Any]:
