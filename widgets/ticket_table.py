@@ -134,7 +134,9 @@ class TicketTable(Widget, can_focus=True):
         self._cursor = 0
         self._top = 0  # the row drawn on the first line under the header
         self._now = datetime.now(UTC)
-        self._strips: dict[int, tuple[TicketRow, str, Strip]] = {}
+        # ticket id -> (row, presence mark, line style, the line drawn in that style)
+        self._strips: dict[int, tuple[TicketRow, str, Style, Strip]] = {}
+        self._mixed: dict[tuple[Style, str], Style] = {}  # line style + a cell's style
         self._layout: tuple[int, list[int]] = (0, [])
         self._styles: tuple[Style, Style, Style] | None = None
         self._palette: tuple[str, str] | None = None  # error, warning: per theme
@@ -246,6 +248,7 @@ class TicketTable(Widget, can_focus=True):
     def _restyle(self) -> None:
         self._palette = None
         self._strips.clear()
+        self._mixed.clear()
         self.refresh()
 
     # -- moving ----------------------------------------------------------
@@ -323,18 +326,24 @@ class TicketTable(Widget, can_focus=True):
             self._layout = (width, widths)
         return self._layout[1]
 
-    def _line(self, cells: Sequence[tuple[str, str]], width: int) -> Strip:
+    def _line(self, cells: Sequence[tuple[str, str]], width: int, line_style: Style) -> Strip:
         # Each cell is one plain string in one style (see _cell), so it becomes one
-        # Segment cut or padded to its column: no Text copies, no wrapping.
+        # Segment cut or padded to its column: no Text copies, no wrapping. The
+        # line's own style (cursor, stripe) goes under each cell's as the segment
+        # is made, instead of a second pass that copies the whole line.
         segments: list[Segment] = []
         widths = self._widths(width)
+        mixed = self._mixed
         for (plain, style), cell_width in zip(cells, widths, strict=True):
             length = len(plain) if plain.isascii() else cell_len(plain)
             if length > cell_width:
                 plain = set_cell_size(plain, cell_width - 1) + "…"
             elif length < cell_width:
                 plain += " " * (cell_width - length)
-            segments.append(Segment(" " * GAP + plain, Style.parse(style)))
+            cell_style = mixed.get((line_style, style))
+            if cell_style is None:
+                cell_style = mixed[line_style, style] = line_style + Style.parse(style)
+            segments.append(Segment(" " * GAP + plain, cell_style))
         strip = Strip(segments, sum(widths) + GAP * len(widths))
         return strip if strip.cell_length == width else strip.crop_extend(0, width, None)
 
@@ -349,19 +358,19 @@ class TicketTable(Widget, can_focus=True):
         base, cursor, even = self._styles or (self.rich_style,) * 3
         if y == 0:
             header = self.get_component_rich_style("ticket-table--header")
-            strip = self._line([_cell(label) for _k, label, _w in COLUMNS], width)
-            return strip.apply_style(base + header)
+            return self._line([_cell(label) for _k, label, _w in COLUMNS], width, base + header)
         i = self._top + y - 1
         if i >= len(self._rows):
             return Strip.blank(width, base)
         row = self._rows[i]
         here = self._here_key(row.id)
-        cached = self._strips.get(row.id)
-        if cached is None or cached[1] != here or cached[0] != row:
-            cached = (row, here, self._line(list(self._cells(row).values()), width))
-            self._strips[row.id] = cached
         style = cursor if i == self._cursor else even if i % 2 else base
-        return cached[2].apply_style(style)
+        cached = self._strips.get(row.id)
+        if (cached is None or cached[1] != here or cached[2] != style
+                or (cached[0] is not row and cached[0] != row)):
+            cached = (row, here, style, self._line(list(self._cells(row).values()), width, style))
+            self._strips[row.id] = cached
+        return cached[3]
 
     def _here_key(self, ticket_id: int) -> str:
         others = self._here.get(ticket_id, [])
