@@ -60,6 +60,7 @@ Effects
     ``import.completed`` event sums the run up.
 """
 
+from agent_tui.services.importing import worker
 from agent_tui.services.importing.columns import COLUMNS, IMPORT_KINDS, describe_columns
 from agent_tui.services.importing.records import RowError
 from agent_tui.services.importing.runner import MAX_LISTED, ImportReport, Progress, import_file
@@ -75,4 +76,5 @@ __all__ = [
     "RowError",
     "describe_columns",
     "import_file",
+    "worker",
 ]

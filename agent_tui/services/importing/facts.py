@@ -54,6 +54,19 @@ class _NewTicket:
         self.priority, self.status, self.created_at = priority, status, created_at
 
 
+def new_fact(channel: str, team_id: int | None, assignee_id: int | None, priority: int,
+             status: str, created_at: datetime) -> dict[str, Any]:
+    """The fact of a ticket an import creates, with one customer message at ``created_at``.
+
+    Its ``ticket_id`` is None until :meth:`NewTicketFacts.add` knows the id;
+    nothing else in it depends on the id, so it can be worked out beforehand.
+    """
+    fact = compute_fact(_NewTicket(0, channel, team_id, assignee_id, priority, status, created_at),
+                        ((_CUSTOMER, True, created_at),), (), None)
+    fact["ticket_id"] = None
+    return fact
+
+
 class NewTicketFacts:
     """Collects the facts of created tickets a batch at a time; :meth:`finish` applies them."""
 
@@ -66,23 +79,17 @@ class NewTicketFacts:
         self._delta = rollup.Delta()
         self.built = 0
 
-    def add(self, session: Session, tickets: Sequence[tuple[int, str, int | None, int | None,
-                                                            int, str, datetime]]) -> None:
-        """Facts of new tickets ``(id, channel, team_id, assignee_id, priority, status,
-        created_at)``, each with its one customer message at ``created_at``."""
+    def add(self, session: Session, tickets: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Facts of new tickets ``(id, new_fact(...))``; each dict gets its ``ticket_id``."""
         if not tickets:
             return
         rows: list[tuple[Any, ...]] = []
-        columns: tuple[str, ...] = ()
         add = self._delta.add
-        for tid, channel, team_id, assignee_id, priority, status, at in tickets:
-            fact = compute_fact(_NewTicket(tid, channel, team_id, assignee_id, priority, status,
-                                           at), ((_CUSTOMER, True, at),), (), None)
+        for tid, fact in tickets:
+            fact["ticket_id"] = tid
             add(fact, 1)
-            if not columns:
-                columns = tuple(fact)
             rows.append(tuple(fact.values()))
-        insert_tuples(session, F, columns, rows)
+        insert_tuples(session, F, tuple(tickets[0][1]), rows)
         self.built += len(rows)
         ids = [t[0] for t in tickets]
         if self._next is not None:

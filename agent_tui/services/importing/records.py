@@ -9,7 +9,7 @@ the kind's writer in batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -77,10 +77,17 @@ class CustomerRef:
     email: str | None
     phone: str | None = None
     name: str | None = None
+    #: What identifies the customer within an import (asked several times per row).
+    key: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return f"email:{self.email}" if self.email else f"phone:{self.phone}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"email:{self.email}" if self.email
+                           else f"phone:{self.phone}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A slots dataclass unpickles through a Python ``__setstate__``
+        # (``fields()`` per object): too slow for a forked reader's 100k rows.
+        return CustomerRef, (self.email, self.phone, self.name)
 
 
 @dataclass(slots=True)  # a big import keeps 100k of them between its passes
@@ -100,6 +107,15 @@ class TicketRecord:
     category: str | None
     product: str | None
     created_at: datetime | None
+    #: What a created ticket's rows are made of, worked out ahead by the
+    #: validating worker (see ``tickets.prepare``); not part of the record's value.
+    prepared: Any = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return TicketRecord, (
+            self.line, self.given, self.external_id, self.subject, self.body, self.customer,
+            self.status, self.priority, self.channel, self.team_id, self.assignee_id, self.tags,
+            self.category, self.product, self.created_at, self.prepared)
 
 
 @dataclass

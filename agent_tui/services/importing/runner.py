@@ -20,11 +20,13 @@ enough to keep them (see :class:`_Kept`), else it reads the file again.
 from __future__ import annotations
 
 import gc
+import mmap
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,16 +34,23 @@ from sqlmodel import Session
 
 from agent_tui.domain.enums import Role
 from agent_tui.domain.errors import Invalid
+from agent_tui.services.importing import worker
 from agent_tui.services.importing.batch import KindWriter
 from agent_tui.services.importing.columns import COLUMNS
 from agent_tui.services.importing.customers import CustomerWriter
 from agent_tui.services.importing.facts import NewTicketFacts
 from agent_tui.services.importing.orders_kb import ArticleWriter, OrderWriter
-from agent_tui.services.importing.records import Lookups, Record, RowError, validate
+from agent_tui.services.importing.records import (
+    Lookups,
+    Record,
+    RowError,
+    TicketRecord,
+    validate,
+)
 from agent_tui.services.importing.source import ColumnMap, Reader, file_changed, format_for
 from agent_tui.services.importing.ticket_rows import TicketFastPath
-from agent_tui.services.importing.tickets import TicketWriter
-from agent_tui.services.importing.writes import IndexRebuild, lock_event_log
+from agent_tui.services.importing.tickets import TicketWriter, prepare
+from agent_tui.services.importing.writes import IndexRebuild, lock_event_log, stamper
 from agent_tui.services.perms import require
 from agent_tui.store import Store
 from agent_tui.store.events import Actor, append_event
@@ -284,27 +293,91 @@ def _one_pass(store: Store, actor: Actor, *, path: Path, fmt: str, maps: Sequenc
             writer.facts = NewTicketFacts(session)
             indexes = IndexRebuild()
             decided = False
+            created = 0
 
-            def first_batch_decides(bytes_read: int) -> None:
-                nonlocal decided
-                if not decided:
+            def after_batch(bytes_read: int) -> None:
+                nonlocal decided, created
+                if not decided:  # the first batch decides
                     decided = True
                     expected = writer.created * reader.bytes_total // max(bytes_read, 1)
                     if _rebuild_pays(session, max(expected, writer.created),
                                      already=writer.created):
                         indexes.drop(session)
+                source.creating(writer.created > created)
+                created = writer.created
 
-            batches = _validated(reader, "tickets", lookups, batch_size)
-            _pass(session, _reported(batches, progress, reader.bytes_total), writer,
-                  report=report, phase="importing", bytes_total=reader.bytes_total,
-                  progress=progress, stop_on_error=not skip_bad,
-                  after_batch=first_batch_decides)
+            with _TicketBatches(reader, path, fmt, cmap, lookups, batch_size,
+                                stamper(session)) as source:
+                _pass(session, _reported(source, progress, reader.bytes_total), writer,
+                      report=report, phase="importing", bytes_total=reader.bytes_total,
+                      progress=progress, stop_on_error=not skip_bad,
+                      after_batch=after_batch)
             indexes.rebuild(session)
             report.warnings = _warnings(reader, cmap, "tickets", path)
             _completed(session, actor, report, writer, fmt)
     except _Refused:
         return None
     return _committed(store, report, progress, started)
+
+
+class _TicketBatches:
+    """The validated batches of a ticket file, from a forked reader when it is big.
+
+    The child (see :mod:`~agent_tui.services.importing.worker`) reads and
+    validates the file with the lookups of this transaction and prepares
+    the rows of every ticket that has a ``created_at`` (without one it
+    takes the time it is written at, which only the writer knows), as long
+    as the last batch written created tickets: a re-import creates none,
+    and preparing would only fill the pipe. What reading found out about
+    the columns comes back after the last batch. Use as a context manager.
+    """
+
+    def __init__(self, reader: Reader, path: Path, fmt: str, cmap: ColumnMap,
+                 lookups: Lookups, batch_size: int, stamp: Callable[[Any], Any]) -> None:
+        self.reader, self.cmap = reader, cmap
+        self.forked: worker.Forked[Batch] | None = None
+        if reader.bytes_total < worker.FORK_AT_BYTES or not worker.can_fork():
+            self.batches: Iterable[Batch] = _validated(reader, "tickets", lookups, batch_size)
+            return
+        # One byte both processes see: 1 while batches create tickets.
+        self._creating = mmap.mmap(-1, 1)
+        self._creating[0] = 1
+        found: list[tuple[dict[str, None], set[str]]] = []
+
+        def produce() -> Iterator[Batch]:
+            with Reader(path, fmt, cmap) as own:
+                for results, bytes_read in _validated(own, "tickets", lookups, batch_size):
+                    if self._creating[0]:
+                        for result in results:
+                            if isinstance(result, TicketRecord) and result.created_at:
+                                result.prepared = prepare(result, result.created_at, stamp,
+                                                          lookups)
+                    yield results, bytes_read
+                found.append((own.unknown, cmap.used))
+
+        self.forked = self.batches = worker.Forked(produce, lambda: found[0])
+
+    def __iter__(self) -> Iterator[Batch]:
+        return iter(self.batches)
+
+    def creating(self, yes: bool) -> None:
+        """Whether the batch just written created tickets (the child prepares while it does)."""
+        if self.forked is not None:
+            self._creating[0] = 1 if yes else 0
+
+    def __enter__(self) -> _TicketBatches:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.forked is None:
+            return
+        self.forked.close()
+        self._creating.close()
+        if self.forked.extra is not None:
+            unknown, used = self.forked.extra
+            self.reader.unknown.update(unknown)
+            self.cmap.used.update(used)
 
 
 def _completed(session: Session, actor: Actor, report: ImportReport, writer: KindWriter,

@@ -11,6 +11,8 @@ time is invented.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +21,8 @@ from sqlmodel import Session
 from agent_tui.domain.enums import AuthorKind, Channel, Priority, Status
 from agent_tui.domain.tables import Message, Ticket, TicketTag, utcnow
 from agent_tui.services.importing.batch import KindWriter, match_existing, update_many
-from agent_tui.services.importing.facts import NewTicketFacts
-from agent_tui.services.importing.records import RowError, TicketRecord
+from agent_tui.services.importing.facts import NewTicketFacts, new_fact
+from agent_tui.services.importing.records import Lookups, RowError, TicketRecord
 from agent_tui.services.importing.writes import (
     IN_CHUNK,
     allocate_ids,
@@ -42,15 +44,59 @@ _COLUMNS = [T.c.id, T.c.external_id, T.c.subject, T.c.status, T.c.priority, T.c.
             T.c.customer_id, T.c.created_at, T.c.solved_at, T.c.closed_at, T.c.version]
 
 
-_TICKET_INSERT = ("id", "channel", "subject", "status", "priority", "category", "product",
-                  "tags", "external_id", "customer_id", "assignee_id", "team_id", "is_open",
-                  "version", "created_at", "updated_at")
-_MESSAGE_INSERT = ("ticket_id", "author_kind", "author_customer_id", "public", "body",
-                   "channel", "created_at")
+# The id and the customer last: what :func:`prepare` cannot know comes at the end.
+_TICKET_INSERT = ("channel", "subject", "status", "priority", "category", "product", "tags",
+                  "external_id", "assignee_id", "team_id", "is_open", "version", "created_at",
+                  "updated_at", "id", "customer_id")
+_MESSAGE_INSERT = ("author_kind", "public", "body", "channel", "created_at", "ticket_id",
+                   "author_customer_id")
 # Enum properties cost a Python call each; a 100k-row import asks them 100k times.
 _STATUS = {s: (s.value, s.is_open) for s in Status}
 _PRIORITY_LABEL = {int(p): p.label for p in Priority}
 _NORMAL = int(Priority.NORMAL)
+
+
+_CUSTOMER_KIND = AuthorKind.CUSTOMER.value
+#: The customer id's place in a ``ticket.imported`` event; see :func:`prepare`.
+_CID_MARK = '"customer_id": 0'
+
+#: A created ticket's rows before it has an id and a customer: the ticket and
+#: message tuples (in ``_TICKET_INSERT``/``_MESSAGE_INSERT`` order without the
+#: last two), the event's JSON before and after the customer id, and its fact.
+Prepared = tuple[tuple[Any, ...], tuple[Any, ...], str, str, dict[str, Any]]
+
+
+def prepare(r: TicketRecord, at: datetime, stamp: Callable[[datetime | None], Any],
+            lookups: Lookups) -> Prepared:
+    """The parts of a created ticket's rows that depend on the row alone.
+
+    ``at`` is its ``created_at`` (the import's time when the row has none).
+    The event's JSON is ``encode_diff``'s text with the customer id cut
+    out: keys are sorted and every string value is escaped, so the first
+    ``"customer_id": 0`` is that key's, whatever the row says.
+    """
+    status, is_open = _STATUS[r.status or Status.NEW]
+    channel = (r.channel or Channel.EMAIL).value
+    priority = r.priority or _NORMAL
+    at_text = stamp(at)
+    tag_text = " ".join(r.tags)
+    event = encode_diff({"after": {
+        "assignee": lookups.agent_logins.get(r.assignee_id) if r.assignee_id else None,
+        "category": r.category, "channel": channel, "created_at": at.isoformat(),
+        "customer_id": 0, "external_id": r.external_id,
+        "priority": _PRIORITY_LABEL[priority], "product": r.product,
+        "status": status, "subject": r.subject, "tags": tag_text,
+        "team": lookups.team_names.get(r.team_id) if r.team_id else None,
+    }})
+    head, mark, tail = event.partition(_CID_MARK)
+    assert mark, event
+    return (
+        (channel, r.subject, status, priority, r.category, r.product, tag_text, r.external_id,
+         r.assignee_id, r.team_id, is_open, 1, at_text, at_text),
+        (_CUSTOMER_KIND, True, r.body, channel, at_text),
+        head + mark[:-1], tail,
+        new_fact(channel, r.team_id, r.assignee_id, priority, status, at),
+    )
 
 
 def _body_note(body: str) -> str:
@@ -189,8 +235,9 @@ class TicketWriter(KindWriter):
     def _insert(self, session: Session, creates: list[tuple[TicketRecord, int | None]]) -> None:
         """New tickets, their first messages, tags and ``ticket.imported`` events.
 
-        The hot path of a big import: plain tuples to the driver, event JSON
-        assembled from pre-encoded parts (the same text ``dump_diff`` writes).
+        The hot path of a big import: plain tuples to the driver, each row's
+        parts from :func:`prepare` (done ahead by the validating worker when
+        there is one), joined here with the ticket's id and customer.
         """
         if not creates:
             return
@@ -200,31 +247,21 @@ class TicketWriter(KindWriter):
         tickets: list[tuple[Any, ...]] = []
         messages: list[tuple[Any, ...]] = []
         tags: list[tuple[int, str]] = []
-        facts: list[tuple[int, str, int | None, int | None, int, str, Any]] = []
-        team_names, agent_logins = self.lookups.team_names, self.lookups.agent_logins
-        customer_kind = AuthorKind.CUSTOMER.value
+        facts: list[tuple[int, dict[str, Any]]] = []
         add_event = self.sink.add_encoded
+        lookups = self.lookups
         for tid, (r, cid) in zip(ids, creates, strict=True):
-            status, is_open = _STATUS[r.status or Status.NEW]
-            channel = (r.channel or Channel.EMAIL).value
-            priority = r.priority or _NORMAL
-            at = r.created_at or now
-            at_text = stamp(at)
-            tag_text = " ".join(r.tags)
-            tickets.append((tid, channel, r.subject, status, priority, r.category, r.product,
-                            tag_text, r.external_id, cid, r.assignee_id, r.team_id, is_open,
-                            1, at_text, at_text))
-            messages.append((tid, customer_kind, cid, True, r.body, channel, at_text))
+            parts = r.prepared
+            if parts is None or r.created_at is None:
+                parts = prepare(r, r.created_at or now, stamp, lookups)
+            r.prepared = None  # used once; a retry prepares again
+            ticket, message, head, tail, fact = parts
+            tickets.append((*ticket, tid, cid))
+            messages.append((*message, tid, cid))
             tags.extend((tid, tag) for tag in r.tags)
-            facts.append((tid, channel, r.team_id, r.assignee_id, priority, status, at))
-            add_event("ticket.imported", "ticket", tid, encode_diff({"after": {
-                "assignee": agent_logins.get(r.assignee_id) if r.assignee_id else None,
-                "category": r.category, "channel": channel, "created_at": at.isoformat(),
-                "customer_id": cid, "external_id": r.external_id,
-                "priority": _PRIORITY_LABEL[priority], "product": r.product,
-                "status": status, "subject": r.subject, "tags": tag_text,
-                "team": team_names.get(r.team_id) if r.team_id else None,
-            }}))
+            facts.append((tid, fact))
+            add_event("ticket.imported", "ticket", tid,
+                      f"{head}{'null' if cid is None else cid}{tail}")
         insert_tuples(session, T, _TICKET_INSERT, tickets)
         insert_tuples(session, M, _MESSAGE_INSERT, messages)
         insert_tuples(session, TT, ("ticket_id", "tag"), tags)

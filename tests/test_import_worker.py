@@ -1,0 +1,235 @@
+"""A big ticket import reads and validates in a forked child: the results do not change.
+
+``worker.FORK_AT_BYTES`` is lowered so that small files take the forked
+path; each test compares it with the same file imported in one process
+(or checks the same promises the in-process tests check): the stored
+rows and events, line numbers of bad rows, all or nothing, ``skip_bad``,
+unreadable files, warnings about columns, and the child being reaped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agent_tui.domain.errors import Invalid
+from agent_tui.services.importing import ImportReport, import_file, tickets, worker
+from agent_tui.store import Store
+from tests.conftest import ADMIN, migrated, seed_world
+
+HEADER = ("external_id,subject,body,status,priority,channel,customer_email,customer_phone,"
+          "customer_name,team,assignee,tags,created_at,category,Satisfaction")
+# What differs between two runs of the same import: the times it was written at.
+TIMES = {"at", "updated_at"}
+NOT_2024 = 1_735_689_600  # 2025-01-01 in epoch seconds
+
+
+def ticket_file(path: Path, n: int, *, bad: dict[int, str] | None = None) -> Path:
+    """``n`` rows: shared customers and phones, every vocabulary, a few without created_at."""
+    lines = [HEADER]
+    for i in range(n):
+        created = "" if i % 11 == 3 else f"2024-{1 + i % 12:02d}-{1 + i % 27:02d}T0{i % 10}:15:00Z"
+        phone = f"+1 555 {i % 13:04d}" if i % 3 == 0 else ""
+        email = "" if i % 17 == 5 else f"c{i % 29}@example.org"
+        if not email and not phone:
+            phone = f"+44 20 {i:05d}"
+        lines.append(",".join((
+            f"W-{i}", f"Subject {i} \u00e9\u9001", f'"Body {i}\nsecond line, with a comma"',
+            ("new", "open", "pending", "on_hold", "solved", "closed", "")[i % 7],
+            ("low", "normal", "high", "urgent", "")[i % 5],
+            ("email", "chat", "phone", "web", "")[i % 5], email, phone, f"Name {i % 29}",
+            ("billing", "tech", "logistics", "")[i % 4], ("ada", "sam", "alice", "bob", "")[i % 5],
+            f'"refund,{("vip", "bug", "api")[i % 3]}"' if i % 2 else "", created,
+            ("billing", "technical", "")[i % 3], "5")))
+    for index, text in (bad or {}).items():
+        lines[index] = text
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def new_store(tmp_path: Path, name: str) -> Store:
+    return seed_world(migrated(f"sqlite:///{tmp_path / name}")).store
+
+
+def contents(store: Store) -> dict[str, list[Any]]:
+    """Every table an import writes, without the times it was written at.
+
+    A row without ``created_at`` takes the import's time (as does every
+    customer it creates): any time not of the file's year reads "now".
+    """
+    out: dict[str, list[Any]] = {}
+    with store.read() as s:
+        for table, order in (("ticket", "id"), ("message", "id"), ("ticket_tag", "ticket_id, tag"),
+                             ("customer", "id"), ("identity", "id"), ("event", "seq"),
+                             ("ticket_fact", "ticket_id"), ("metric_day", "day, channel, team_id, "
+                                                                          "agent_id"),
+                             ("metric_backlog", "status, priority, channel, team_id")):
+            result = s.execute(sa.text(f"SELECT * FROM {table} ORDER BY {order}"))
+            names = list(result.keys())
+            rows = []
+            for raw in result:
+                row = {k: v for k, v in zip(names, raw, strict=True) if k not in TIMES}
+                if "created_at" in row and not str(row["created_at"]).startswith("2024-"):
+                    row["created_at"] = "now"
+                if table == "ticket_fact" and row["created_s"] >= NOT_2024:
+                    row["created_s"] = "now"
+                if table == "event" and row["kind"] == "ticket.imported":
+                    row["diff"] = json.loads(row["diff"])
+                    after = row["diff"]["after"]
+                    if not after["created_at"].startswith("2024-"):
+                        after["created_at"] = "now"
+                rows.append(row)
+            out[table] = rows
+    return out
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Make every file big enough to fork for; the pids of the children forked."""
+    monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    pids: list[int] = []
+    real_init = worker.Forked.__init__
+
+    def init(self: worker.Forked[Any], *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        pids.append(self.pid)
+
+    monkeypatch.setattr(worker.Forked, "__init__", init)
+    return pids
+
+
+def reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_a_forked_import_stores_what_an_import_in_one_process_stores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ticket_file(tmp_path / "t.csv", 300)
+    alone = new_store(tmp_path, "alone.db")
+    one = import_file(alone, ADMIN, kind="tickets", path=path, batch_size=40)
+
+    forked = new_store(tmp_path, "forked.db")
+    monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    prepared_here: list[str] = []
+    real_prepare = tickets.prepare
+
+    def prepare(r: Any, *args: Any) -> Any:
+        prepared_here.append(r.external_id)
+        return real_prepare(r, *args)
+
+    monkeypatch.setattr(tickets, "prepare", prepare)
+    two = import_file(forked, ADMIN, kind="tickets", path=path, batch_size=40)
+
+    assert one.committed and two.committed and one.created == two.created == 300
+    assert one.to_dict() | {"seconds": 0, "rows_per_second": 0} == two.to_dict() | {
+        "seconds": 0, "rows_per_second": 0}
+    assert one.warnings and "Satisfaction" in one.warnings[0]  # reported from the child too
+    assert contents(alone) == contents(forked)
+    # The child prepared every created ticket but those without created_at
+    # (they take the time they are written at, which only the writer knows).
+    assert prepared_here == [f"W-{i}" for i in range(300) if i % 11 == 3]
+
+    again = import_file(forked, ADMIN, kind="tickets", path=path, batch_size=40)
+    assert again.committed and again.unchanged == 300 and again.created == 0
+    alone.dispose()
+    forked.dispose()
+
+
+def in_process(monkeypatch: pytest.MonkeyPatch, call: Any) -> Any:
+    """``call()`` with the reading in this process."""
+    with monkeypatch.context() as m:
+        m.setattr(worker, "FORK_AT_BYTES", 1 << 60)
+        return call()
+
+
+def test_bad_rows_found_by_the_child_are_reported_by_line_and_nothing_is_kept(
+        tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    path = ticket_file(tmp_path / "t.csv", 120, bad={
+        50: "W-49,Subject,Body,open,critical,email,x@example.org,,,,,,,,",
+        91: "W-90,,Body,open,low,email,x@example.org,,,,,,,,",  # no subject
+        100: "W-3,Again,Body,open,low,email,x@example.org,,,,,,,,",  # a duplicate
+    })
+    store = new_store(tmp_path, "s.db")
+    before = contents(store)
+    expected = in_process(monkeypatch, lambda: import_file(store, ADMIN, kind="tickets",
+                                                           path=path, batch_size=25))
+    assert not forks
+    report = import_file(store, ADMIN, kind="tickets", path=path, batch_size=25)
+    assert not report.committed and not report.ok
+    assert [e.column for e in report.errors] == ["priority", "subject", "external_id"]
+    assert report.errors == expected.errors and report.errors[0].line > 51  # two-line bodies
+    assert report.created == expected.created == 117
+    assert contents(store) == before
+    kept = import_file(store, ADMIN, kind="tickets", path=path, batch_size=25, skip_bad=True)
+    assert kept.committed and kept.created == 117 and kept.skipped == 3
+    assert kept.errors == expected.errors
+    assert forks and all(reaped(pid) for pid in forks)
+    store.dispose()
+
+
+def test_an_unreadable_file_raises_from_the_child_and_writes_nothing(
+        tmp_path: Path, forks: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    store = new_store(tmp_path, "s.db")
+    before = contents(store)
+    broken = ticket_file(tmp_path / "q.csv", 80, bad={60: 'W-59,"never closed,Body'})
+    no_column = tmp_path / "c.csv"
+    no_column.write_text("external_id,body,customer_email\nA,b,a@example.org\n",
+                         encoding="utf-8")
+    not_utf8 = tmp_path / "u.csv"
+    not_utf8.write_bytes(ticket_file(tmp_path / "x.csv", 60).read_bytes() + b"W-99,\xff,b,\n")
+    for path, what in ((broken, "expected after"), (no_column, "no column 'subject'"),
+                       (not_utf8, "not UTF-8")):
+        with pytest.raises(Invalid, match=what) as alone:
+            in_process(monkeypatch, lambda p=path: import_file(store, ADMIN, kind="tickets",
+                                                               path=p, batch_size=10))
+        with pytest.raises(Invalid, match=what) as forked:
+            import_file(store, ADMIN, kind="tickets", path=path, batch_size=10)
+        assert (forked.value.field, forked.value.message) == (alone.value.field,
+                                                              alone.value.message)
+    assert contents(store) == before
+    assert len(forks) == 3 and all(reaped(pid) for pid in forks)
+    store.dispose()
+
+
+def test_a_map_rule_matched_in_the_child_is_not_reported_unused(tmp_path: Path,
+                                                               forks: list[int]) -> None:
+    store = new_store(tmp_path, "s.db")
+    path = ticket_file(tmp_path / "t.csv", 40)
+    report: ImportReport = import_file(store, ADMIN, kind="tickets", path=path, maps=[
+        "Satisfaction=", "Nothing Like This=subject"])
+    assert report.committed and forks
+    assert report.warnings == ["--map 'Nothing Like This=subject' matched no column of t.csv"]
+    store.dispose()
+
+
+def test_small_files_and_threaded_processes_read_in_process(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    started: list[object] = []
+    monkeypatch.setattr(worker, "Forked", lambda *a, **k: started.append(a))
+    store = new_store(tmp_path, "s.db")
+    path = ticket_file(tmp_path / "t.csv", 50)
+    assert path.stat().st_size < worker.FORK_AT_BYTES
+    assert import_file(store, ADMIN, kind="tickets", path=path).committed
+    monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not worker.can_fork()  # a fork would copy only this thread
+        report = import_file(store, ADMIN, kind="tickets", path=path)
+    finally:
+        stop.set()
+        other.join()
+    assert report.committed and report.unchanged == 50 and not started
+    store.dispose()
