@@ -28,6 +28,7 @@ from agent_tui.server.auth import Authenticator, RateLimited, Unauthorized
 from agent_tui.server.hot_reads import HotReads
 from agent_tui.server.hub import EventHub
 from agent_tui.server.limits import MAX_BODY, BodyLimit, RateLimiter, StreamCap
+from agent_tui.server.turns import MAX_WAITING, PER_TURN, Busy, ReadTurns
 from agent_tui.services.sla_sweeper import SlaSweeper
 from agent_tui.store import open_store
 from agent_tui.store.migrate import current_revision, head_revision
@@ -46,6 +47,10 @@ class ServerSettings:
     poll_interval: float = 0.1  # how often the event log is tailed for SSE
     sla_sweep_interval: float | None = 30.0
     keepalive: float = 15.0
+    #: Hot SQLite reads run per event-loop turn under load, and the longest line
+    #: of waiting ones before a read is refused with 503 (``server.turns``).
+    reads_per_turn: int = PER_TURN
+    max_waiting_reads: int = MAX_WAITING
 
 
 class ErrorBody(BaseModel):
@@ -85,7 +90,7 @@ class StoreNotReady(RuntimeError):
 
 def _error(exc: BackendError) -> JSONResponse:
     headers = None
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Busy):
         headers = {"retry-after": str(max(1, round(exc.retry_after)))}
     if isinstance(exc, Unauthorized):
         headers = {"www-authenticate": "Bearer"}
@@ -122,6 +127,7 @@ def create_app(store_url: str, settings: ServerSettings | None = None) -> FastAP
         app.state.store = store
         app.state.hub = hub
         app.state.stream_cap = StreamCap(cfg.sse_per_user)
+        app.state.turns = ReadTurns(cfg.reads_per_turn, cfg.max_waiting_reads)
         app.state.auth = Authenticator(store, RateLimiter(cfg.rate, cfg.burst))
         hub.listen(app.state.auth.forget)  # a revoked token is refused once the hub reads it
         try:

@@ -104,15 +104,16 @@ class HotReads:
                 break
         try:
             who = await authorize(app.state.auth, "GET", route, header)
+            turns = app.state.turns
             actor = who.backend.actor
             if args is not None:
                 view = args.pop("view", View.ALL_OPEN)
                 value = await lean_read(who.backend.store, lambda conn: wire_reads.queue_page(
-                    conn, actor, view, **args))
+                    conn, actor, view, **args), turns)
             else:
                 assert ticket_id is not None
                 value = await lean_read(who.backend.store, lambda conn: wire_reads.ticket_detail(
-                    conn, actor, ticket_id))
+                    conn, actor, ticket_id), turns)
         except Exception as exc:
             # The app's own exception handlers, so every error is the routes' error.
             for cls in type(exc).__mro__:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agent_tui.domain.enums import Channel, Priority, Sort, Status, View
 from agent_tui.domain.views import (
@@ -83,7 +83,7 @@ async def list_teams(who: Who) -> Response:
 
 # -- queue -----------------------------------------------------------------
 @router.get("/tickets", response_model=Page[TicketRow], tags=["queue"])
-async def list_tickets(who: Who, filters: Filters, view: View = View.ALL_OPEN,
+async def list_tickets(request: Request, who: Who, filters: Filters, view: View = View.ALL_OPEN,
                        view_arg: str | None = None, sort: Sort = Sort.PRIORITY,
                        after: str | None = None, before: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 50) -> Response:
@@ -92,7 +92,7 @@ async def list_tickets(who: Who, filters: Filters, view: View = View.ALL_OPEN,
     actor = who.backend.actor
     page = await lean_read(who.backend.store, lambda conn: wire_reads.queue_page(
         conn, actor, view, view_arg=view_arg, filters=filters, sort=sort, after=after,
-        before=before, limit=limit))
+        before=before, limit=limit), request.app.state.turns)
     return send_dict(page)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from agent_tui.domain.views import (
     Customer360,
@@ -47,12 +47,13 @@ async def create_ticket(body: TicketCreate, who: Who) -> Response:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, tags=["tickets"])
-async def get_ticket(ticket_id: int, who: Who) -> Response:
+async def get_ticket(request: Request, ticket_id: int, who: Who) -> Response:
     # The lean read path (services.wire_reads): backend.get_ticket's TicketDetail
     # as a dict.
     actor = who.backend.actor
     detail = await lean_read(who.backend.store,
-                             lambda conn: wire_reads.ticket_detail(conn, actor, ticket_id))
+                             lambda conn: wire_reads.ticket_detail(conn, actor, ticket_id),
+                             request.app.state.turns)
     return send_dict(detail)
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import Response
 from pydantic import BaseModel, TypeAdapter
 
+from agent_tui.server.turns import ReadTurns
 from agent_tui.services import wire_reads
 from agent_tui.store import Store
 
@@ -32,16 +33,21 @@ def send(value: BaseModel | None) -> Response:
     return Response(value.__pydantic_serializer__.to_json(value), media_type=JSON)
 
 
-async def lean_read(store: Store, fn: Callable[[sa.Connection], R]) -> R:
+async def lean_read(store: Store, fn: Callable[[sa.Connection], R],
+                    turns: ReadTurns | None = None) -> R:
     """Run a ``services.wire_reads`` read for a hot route.
 
     On SQLite it runs right here on the event loop: the page or the ticket
     reads in ~0.5 ms from a local file and never waits on a writer (WAL),
     while the hop to a worker thread and back costs about as much CPU again,
-    plus the GIL hand-offs between the loop and the thread. PostgreSQL reads
-    wait on the network, so they go to a thread and the loop keeps serving.
+    plus the GIL hand-offs between the loop and the thread. ``turns`` (the
+    app's ``ReadTurns``) then runs it in its turn when the server is saturated.
+    PostgreSQL reads wait on the network, so they go to a thread and the loop
+    keeps serving.
     """
     if store.is_sqlite:
+        if turns is not None:
+            return await turns.run(lambda: wire_reads.run_read(store, fn))
         return wire_reads.run_read(store, fn)
     return await asyncio.to_thread(wire_reads.run_read, store, fn)
 
