@@ -71,13 +71,17 @@ def start_server(url: str, port: int, workers: int, logfile: Path) -> subprocess
     raise SystemExit(f"the server did not start: {logfile.read_text()[-1000:]}")
 
 
-def token_for(store: Store) -> tuple[str, str]:
+def token_for(store: Store, role: str | None = None) -> tuple[str, str]:
+    """A new token for the first active agent (with ``role``, if given)."""
     from sqlmodel import col, select
 
     with store.write() as s:
-        agent = s.exec(select(Agent).where(Agent.active == True)  # noqa: E712
-                       .order_by(col(Agent.id))).first()
-        assert agent is not None
+        query = select(Agent).where(Agent.active == True)  # noqa: E712
+        if role is not None:
+            query = query.where(Agent.role == role)
+        agent = s.exec(query.order_by(col(Agent.id))).first()
+        if agent is None:
+            raise SystemExit(f"the store has no active {role or 'agent'}")
         _, secret = tokens.create_token(s, ADMIN, agent.login, name="bench")
         return agent.login, secret
 
@@ -195,11 +199,17 @@ def main() -> None:
                     help="also run the queue page and the detail with each connection "
                          "pausing this long between requests (agents at a human pace, "
                          "wrk's delay()); the saturated runs are unchanged")
+    ap.add_argument("--think-jitter", type=float, default=0.5,
+                    help="each pause is drawn uniformly from think-ms x (1 +- this); 0 "
+                         "makes every connection pause exactly think-ms, so all of them "
+                         "fire together, every round (wrk delays the first request too)")
+    ap.add_argument("--role", choices=["agent", "supervisor", "admin"], default="agent",
+                    help="the role whose token the load uses (agents see masked data)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     store, built = build_or_reuse(args.db, args.tickets, 7)
-    login, secret = token_for(store)
+    login, secret = token_for(store, args.role)
     with store.read() as s:
         max_id = int(s.connection().exec_driver_sql("SELECT max(id) FROM ticket").scalar() or 1)
     port = free_port()
@@ -207,7 +217,7 @@ def main() -> None:
     logfile = Path(tempfile.mkdtemp()) / "serve.log"
     proc = start_server(args.db, port, args.workers, logfile)
     result: dict[str, Any] = {"store": built, "workers": args.workers, "login": login,
-                              "dialect": store.dialect}
+                              "role": args.role, "dialect": store.dialect}
     try:
         if args.only != "sse":
             http_part(result, base, secret, args, max_id)
@@ -223,6 +233,24 @@ def main() -> None:
             proc.kill()
         store.dispose()
     print(json.dumps(result, indent=2))
+
+
+def pacing(think_ms: int, jitter: float) -> str:
+    """wrk Lua: each connection pauses ~``think_ms`` before each request.
+
+    People do not click in step. With a fixed pause, wrk's connections (all
+    opened at once, and each first request delayed too) fire together every
+    round: 300 requests in the same millisecond, whose last answer waits for
+    the 299 before it whatever the server does. A pause drawn from
+    ``think_ms * (1 +- jitter)``, seeded per wrk thread, spreads them out.
+    """
+    low = max(0, round(think_ms * (1 - jitter)))
+    high = max(low, round(think_ms * (1 + jitter)))
+    return ("local threads = 0\n"
+            "setup = function(thread)\n  threads = threads + 1\n"
+            "  thread:set(\"seed\", 7 + threads)\nend\n"
+            "init = function(args)\n  math.randomseed(seed or 7)\nend\n"
+            f"delay = function()\n  return math.random({low}, {high})\nend\n")
 
 
 def http_part(result: dict[str, Any], base: str, secret: str, args: argparse.Namespace,
@@ -243,8 +271,9 @@ def http_part(result: dict[str, Any], base: str, secret: str, args: argparse.Nam
             # wrk is closed-loop: saturated, each of N connections waits for the N-1
             # requests ahead of it, so p50 ~ N / throughput whatever the server does.
             # Paced connections measure the latency 300 agents see at a given load.
-            pause = f"delay = function()\n  return {args.think_ms}\nend\n"
-            log(f"wrk: queue page and detail, each connection pausing {args.think_ms} ms")
+            pause = pacing(args.think_ms, args.think_jitter)
+            log(f"wrk: queue page and detail, each connection pausing {args.think_ms} ms "
+                f"(+-{args.think_jitter:.0%})")
             result["queue_page_paced"] = run_wrk(
                 f"{base}/api/v1/tickets?view=all_open&limit=50", secret,
                 connections=args.connections, seconds=args.seconds, threads=args.threads,
@@ -254,6 +283,7 @@ def http_part(result: dict[str, Any], base: str, secret: str, args: argparse.Nam
                 seconds=args.seconds, threads=args.threads, script=detail + pause)
             for key in ("queue_page_paced", "ticket_detail_paced"):
                 result[key]["think_ms"] = args.think_ms
+                result[key]["think_jitter"] = args.think_jitter
         log("wrk: health (no database work beyond one max(seq)) for the framework ceiling")
         result["health"] = run_wrk(f"{base}/api/v1/health", secret, connections=50,
                                    seconds=max(3, args.seconds // 3), threads=args.threads)
