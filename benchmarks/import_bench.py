@@ -13,7 +13,8 @@ Prints one JSON document on stdout: rows, wall seconds, rows/s and CPU
 seconds (``time.process_time``, which includes SQLite's work since it runs
 in-process; ``child_cpu_seconds``: the forked reader's, see
 ``services/importing/worker.py``) for each step, plus the store's size.
-``--in-process`` keeps the reading in the writing process, for A/B runs.
+``--in-process`` keeps the reading in the writing process, ``--fork``
+forks it even on a busy machine, for A/B runs.
 Progress goes to stderr.
 Target (issue: foundation): >= 20,000 tickets/s bulk import into SQLite.
 
@@ -170,9 +171,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--in-process", action="store_true",
                         help="never fork a reader (the import as on a single core)")
+    parser.add_argument("--fork", action="store_true",
+                        help="fork a reader even when the load average says no core is free")
     args = parser.parse_args()
     if args.in_process:
         worker.FORK_AT_BYTES = sys.maxsize
+    if args.fork:
+        worker.spare_core = lambda: True
     tmp = None
     if args.dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="import-bench-")

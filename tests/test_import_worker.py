@@ -93,6 +93,7 @@ def contents(store: Store) -> dict[str, list[Any]]:
 def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Make every file big enough to fork for; the pids of the children forked."""
     monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    monkeypatch.setattr(worker, "spare_core", lambda: True)  # tests run beside each other
     pids: list[int] = []
     real_init = worker.Forked.__init__
 
@@ -120,6 +121,7 @@ def test_a_forked_import_stores_what_an_import_in_one_process_stores(
 
     forked = new_store(tmp_path, "forked.db")
     monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    monkeypatch.setattr(worker, "spare_core", lambda: True)
     prepared_here: list[str] = []
     real_prepare = tickets.prepare
 
@@ -212,7 +214,7 @@ def test_a_map_rule_matched_in_the_child_is_not_reported_unused(tmp_path: Path,
     store.dispose()
 
 
-def test_small_files_and_threaded_processes_read_in_process(tmp_path: Path,
+def test_small_files_busy_machines_and_threaded_processes_read_in_process(tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
     started: list[object] = []
@@ -222,6 +224,12 @@ def test_small_files_and_threaded_processes_read_in_process(tmp_path: Path,
     assert path.stat().st_size < worker.FORK_AT_BYTES
     assert import_file(store, ADMIN, kind="tickets", path=path).committed
     monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 1.0, 1.0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert not worker.spare_core()  # another process keeps a core of two busy
+    assert import_file(store, ADMIN, kind="tickets", path=path).committed
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.6, 1.0, 1.0))
+    assert worker.spare_core()
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -233,3 +241,42 @@ def test_small_files_and_threaded_processes_read_in_process(tmp_path: Path,
         other.join()
     assert report.committed and report.unchanged == 50 and not started
     store.dispose()
+
+
+def test_prepared_event_text_is_what_the_event_encoder_writes() -> None:
+    """``prepare`` writes the ``ticket.imported`` JSON by hand; it must be ``encode_diff``'s."""
+    from datetime import UTC, datetime, timedelta
+
+    from agent_tui.domain.enums import Channel, Priority, Status
+    from agent_tui.services.importing.records import CustomerRef, Lookups, TicketRecord
+    from agent_tui.services.importing.writes import encode_diff, sqlite_stamp
+
+    lookups = Lookups(teams={}, agents={}, team_names={1: 'Bill"ing\\'},
+                      agent_logins={2: "ada", 3: "zoë\u2028"})
+    texts = ["plain", 'quote " and \\ back', "tab\tnew\nline\x01", "送货 café 😀", "</script>",
+             "\u202eevil", ""]
+    checked = 0
+    for i in range(120):
+        text = texts[i % len(texts)]
+        at = datetime(2024, 3, 1, 9, 15, tzinfo=UTC) + timedelta(seconds=7 * i, microseconds=i % 3)
+        record = TicketRecord(
+            line=i + 2, given=frozenset(), external_id=f"X-{text}-{i}", subject=text or "s",
+            body="b", customer=CustomerRef(email="a@example.org"),
+            status=(None, *Status)[i % 7], priority=(None, *map(int, Priority))[i % 5],
+            channel=(None, *Channel)[i % 7], team_id=(None, 1)[i % 2],
+            assignee_id=(None, 2, 3)[i % 3], tags=[t for t in ("vip", text) if t][: i % 3],
+            category=(None, text)[i % 2], product=(text, None)[i % 2], created_at=at)
+        ticket, _message, head, tail, _fact = tickets.prepare(record, at, sqlite_stamp, lookups)
+        status = (record.status or Status.NEW).value
+        for cid in (1, 4711, None):
+            expected = encode_diff({"after": {
+                "assignee": lookups.agent_logins.get(record.assignee_id or 0),
+                "category": record.category, "channel": ticket[0],
+                "created_at": at.isoformat(), "customer_id": cid,
+                "external_id": record.external_id,
+                "priority": Priority(ticket[3]).label, "product": record.product,
+                "status": status, "subject": record.subject, "tags": " ".join(record.tags),
+                "team": lookups.team_names.get(record.team_id or 0)}})
+            assert f"{head}{'null' if cid is None else cid}{tail}" == expected
+            checked += 1
+    assert checked == 360

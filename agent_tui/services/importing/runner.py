@@ -336,7 +336,8 @@ class _TicketBatches:
                  lookups: Lookups, batch_size: int, stamp: Callable[[Any], Any]) -> None:
         self.reader, self.cmap = reader, cmap
         self.forked: worker.Forked[Batch] | None = None
-        if reader.bytes_total < worker.FORK_AT_BYTES or not worker.can_fork():
+        if (reader.bytes_total < worker.FORK_AT_BYTES or not worker.can_fork()
+                or not worker.spare_core()):
             self.batches: Iterable[Batch] = _validated(reader, "tickets", lookups, batch_size)
             return
         # One byte both processes see: 1 while batches create tickets.

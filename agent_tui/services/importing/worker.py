@@ -55,6 +55,28 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and sys.platform != "win32" and threading.active_count() == 1
 
 
+def spare_core() -> bool:
+    """Whether a core is idle enough for the child to run beside the writer.
+
+    The overlap only pays on a free core: on a machine busy with other
+    work the child gets a slice of a core, the writer waits for its
+    batches, and the import takes longer than in one process (measured:
+    17 s instead of 10 s for 100k rows at a load of 4 on 2 cores). So:
+    at least two usable cores and a 1-minute load average that leaves one.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return True
+    return load <= cpus - 1
+
+
 class Forked(Generic[T]):
     """Iterate over ``produce()`` run in a forked child; use as a context manager.
 
