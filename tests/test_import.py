@@ -423,7 +423,8 @@ def test_amounts_dates_and_vocabularies_are_checked(world: World, tmp_path: Path
         "line 2: amount: more than 2 decimal places: '12.345'",
         "line 3: amount: not an amount: 'twelve' (e.g. 1234.50)",
         "line 4: currency: not a 3-letter currency code: 'DOLLARS' (e.g. USD, EUR)",
-        "line 4: created_at: not an ISO 8601 date: '2024-13-01' (e.g. 2024-03-01T09:15:00Z)",
+        "line 4: created_at: not a date: '2024-13-01' (write it as ISO 8601, e.g. "
+        "2024-03-01T09:15:00Z)",
     ]
     assert report.created == 1
     tiers = write(tmp_path, "c.csv", "email,tier\nx@example.com,Platinum\n")

@@ -122,15 +122,56 @@ def priority(cell: Cell | None) -> int:
 
 
 def timestamp(cell: Cell | None) -> datetime:
-    """ISO 8601 date or date-time; a time without zone is taken as UTC."""
+    """A date or date-time as exports write them; a time without zone is UTC.
+
+    ISO 8601 first (the fast path: most files). Then what other tools export:
+    RFC 2822 (``Thu, 05 Jan 2023 14:22:11 GMT``), Twitter's ``Tue Oct 31
+    22:10:47 +0000 2017``, ``Jan 5, 2023 2:22 PM``, ``2023/01/05 14:22``,
+    ``2023年1月5日 14:22``. A date that names no year, month or day, or a zone
+    abbreviation nobody can resolve (``PST``), is refused rather than guessed,
+    and so is ``03/04/2023``: day or month first cannot be told from the text.
+    """
     raw = text_of(cell)
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise FieldError(f"not an ISO 8601 date: {raw!r} (e.g. 2024-03-01T09:15:00Z)") from None
+        value = _exported_date(raw)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+_CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
+_NUMERIC_DMY_OR_MDY = re.compile(r"^\s*\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}\b")
+_EARLY, _LATE = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see _exported_date
+
+
+def _exported_date(raw: str) -> datetime:
+    # dateutil (a well-kept parser of the formats exports use) fills what a text
+    # leaves out from a default; parsing with two defaults tells what was missing.
+    import warnings
+
+    from dateutil import parser as dates
+    from dateutil.parser import UnknownTimezoneWarning
+
+    example = "write it as ISO 8601, e.g. 2024-03-01T09:15:00Z"
+    text = _CJK_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d} ", raw).strip()
+    if _NUMERIC_DMY_OR_MDY.match(text):
+        raise FieldError(f"ambiguous date {raw!r}: day or month first? {example}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UnknownTimezoneWarning)
+            early = dates.parse(text, default=_EARLY)
+            late = dates.parse(text, default=_LATE)
+    except UnknownTimezoneWarning:
+        raise FieldError(f"unknown time zone in {raw!r}: give an offset such as +0100, "
+                         f"or {example}") from None
+    except (ValueError, OverflowError):
+        raise FieldError(f"not a date: {raw!r} ({example})") from None
+    if (early.year, early.month, early.day) != (late.year, late.month, late.day):
+        raise FieldError(f"not a whole date: {raw!r} (it needs a year, a month and a day; "
+                         f"{example})")
+    return early
 
 
 def amount_cents(cell: Cell | None) -> int:
