@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from agent_tui.domain.errors import Invalid
 from agent_tui.services.importing import ImportReport, import_file, tickets, worker
 from agent_tui.store import Store
-from tests.conftest import ADMIN, migrated, seed_world
+from tests.conftest import ADMIN, migrated, new_pg_database, seed_world
 
 HEADER = ("external_id,subject,body,status,priority,channel,customer_email,customer_phone,"
           "customer_name,team,assignee,tags,created_at,category,Satisfaction")
@@ -57,6 +58,20 @@ def new_store(tmp_path: Path, name: str) -> Store:
     return seed_world(migrated(f"sqlite:///{tmp_path / name}")).store
 
 
+@pytest.fixture(params=["sqlite", pytest.param("pg", marks=pytest.mark.pg)])
+def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store, Store]]:
+    """Two empty stores with the same teams and agents, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        urls = [f"sqlite:///{tmp_path / name}" for name in ("alone.db", "forked.db")]
+    else:
+        server = request.getfixturevalue("pg_server")
+        urls = [new_pg_database(server), new_pg_database(server)]
+    stores = [seed_world(migrated(url)).store for url in urls]
+    yield stores[0], stores[1]
+    for store in stores:
+        store.dispose()
+
+
 def contents(store: Store) -> dict[str, list[Any]]:
     """Every table an import writes, without the times it was written at.
 
@@ -80,7 +95,8 @@ def contents(store: Store) -> dict[str, list[Any]]:
                 if table == "ticket_fact" and row["created_s"] >= NOT_2024:
                     row["created_s"] = "now"
                 if table == "event" and row["kind"] == "ticket.imported":
-                    row["diff"] = json.loads(row["diff"])
+                    if isinstance(row["diff"], str):
+                        row["diff"] = json.loads(row["diff"])
                     after = row["diff"]["after"]
                     if not after["created_at"].startswith("2024-"):
                         after["created_at"] = "now"
@@ -114,12 +130,12 @@ def reaped(pid: int) -> bool:
 
 
 def test_a_forked_import_stores_what_an_import_in_one_process_stores(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, two_stores: tuple[Store, Store]
+) -> None:
     path = ticket_file(tmp_path / "t.csv", 300)
-    alone = new_store(tmp_path, "alone.db")
+    alone, forked = two_stores
     one = import_file(alone, ADMIN, kind="tickets", path=path, batch_size=40)
 
-    forked = new_store(tmp_path, "forked.db")
     monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
     monkeypatch.setattr(worker, "spare_core", lambda: True)
     prepared_here: list[str] = []
@@ -143,8 +159,6 @@ def test_a_forked_import_stores_what_an_import_in_one_process_stores(
 
     again = import_file(forked, ADMIN, kind="tickets", path=path, batch_size=40)
     assert again.committed and again.unchanged == 300 and again.created == 0
-    alone.dispose()
-    forked.dispose()
 
 
 def in_process(monkeypatch: pytest.MonkeyPatch, call: Any) -> Any:

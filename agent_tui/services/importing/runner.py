@@ -5,7 +5,9 @@ it is a real import: ONE pass validates and writes in the write
 transaction (matching 100k rows twice cost ~0.4 s). At the first bad row (without ``skip_bad``) it
 rolls back and the two passes below run instead, so a refused file is
 reported exactly as before, every bad line of it. Other kinds always take
-the two passes.
+the two passes. For a big file on a machine with a core to spare, that
+pass reads, validates and prepares the rows in a forked child while this
+process writes (see :class:`_TicketBatches` and :mod:`.worker`).
 
 Pass 1 reads the file inside a read transaction, validates every row and
 matches it against the store in batches, counting what would be created
