@@ -95,7 +95,7 @@ def test_bad_row_found_by_the_service_is_reported_with_every_line(world: World,
     assert got == {(3, "customer_email"), (4, "created_at"), (6, "subject"), (6, "team"),
                    (6, "assignee"), (7, "external_id"), (8, "external_id")}
     messages = {str(e) for e in report.errors}
-    assert "line 4: created_at: not an ISO 8601 date: 'last tuesday' (e.g. " \
+    assert "line 4: created_at: not a date: 'last tuesday' (write it as ISO 8601, e.g. " \
            "2024-03-01T09:15:00Z)" in messages
     assert any(m.startswith("line 7: external_id: required: tickets are matched by "
                             "external_id") for m in messages)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,24 @@ from agent_tui.services.importing.fields import Cell
 FORMATS = ("csv", "jsonl")
 # A cell may hold a whole e-mail thread; the validators enforce the real limits.
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
+# What spreadsheets write instead of commas: ';' where the decimal mark is a comma,
+# tabs from "copy as text", '|' from some ticketing exports.
+_OTHER_DELIMITERS = (";", "\t", "|")
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+def delimiter_of(header: str) -> str:
+    """The delimiter of a CSV file, from its header line.
+
+    A header with a comma outside quotes is comma-separated, as every file was
+    before; otherwise the other delimiter it holds most, if any.
+    """
+    bare = _QUOTED.sub("", header)
+    if "," in bare:
+        return ","
+    counts = {d: bare.count(d) for d in _OTHER_DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
 
 
 def format_for(path: Path, fmt: str | None) -> str:
@@ -184,7 +204,9 @@ class Reader:
 
     def _csv_rows(self) -> Iterator[RawRow]:
         csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-        reader = csv.reader(self._text, strict=True)
+        first = self._text.readline()
+        reader = csv.reader(itertools.chain([first], self._text), strict=True,
+                            delimiter=delimiter_of(first))
         previous_end = 0
         try:
             header = next(reader, None)

@@ -1,4 +1,5 @@
-"""Dates as other tools export them: parsed exactly, or refused with the line named."""
+"""Files as other tools export them: their dates parsed exactly or refused with the line
+named, and CSV written with semicolons, tabs or bars instead of commas."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from agent_tui.services.importing import import_file
 from agent_tui.services.importing.fields import FieldError, timestamp
+from agent_tui.services.importing.source import delimiter_of
 from tests.conftest import ADMIN, World
 
 
@@ -65,3 +67,39 @@ def test_a_twitter_style_export_imports_and_an_ambiguous_date_names_its_line(
     assert set(got) == {"tw-1", "tw-2"}
     assert str(got["tw-1"]).startswith("2017-10-31 22:10:47")
     assert str(got["tw-2"]).startswith("2017-11-01 08:00")
+
+
+@pytest.mark.parametrize(("header", "delimiter"), [
+    ("external_id,subject,body", ","),
+    ('"Ticket ID";"Subject; short";"Body"', ";"),  # the quoted ';' is not counted
+    ("external_id\tsubject\tbody\r\n", "\t"),
+    ("external_id|subject|body", "|"),
+    ('"Name; full",subject', ","),  # a comma outside quotes: comma-separated, as always
+    ("subject", ","),
+])
+def test_the_delimiter_is_read_off_the_header(header: str, delimiter: str) -> None:
+    assert delimiter_of(header) == delimiter
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_a_semicolon_or_tab_separated_export_imports_with_its_line_numbers(
+        world: World, tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "export.csv"
+    lines = [["external_id", "subject", "body", "customer_email", "priority"],
+             ["x-1", "Refund, please", 'Two lines\n"quoted"', "a@example.com", "high"],
+             ["x-2", "Broken", "It broke", "b@example.com", "whenever"]]
+    text = "\r\n".join(sep.join(f'"{c}"' if "\n" in c else c for c in cells)
+                        for cells in lines)
+    path.write_text(text.replace('"Two lines\n"quoted""', '"Two lines\n""quoted"""') + "\r\n",
+                    encoding="utf-8")
+    report = import_file(world.store, ADMIN, kind="tickets", path=path, skip_bad=True)
+    assert [str(e) for e in report.errors] == [
+        "line 4: priority: unknown value 'whenever' (use low, normal, high, urgent, "
+        "or map it: --map \"priority:whenever=VALUE\")"]
+    assert report.created == 1
+    with world.store.read() as s:
+        subject, body = s.execute(sa.text(
+            "SELECT t.subject, m.body FROM ticket t JOIN message m ON m.ticket_id = t.id "
+            "WHERE t.external_id = 'x-1'")).one()
+    assert subject == "Refund, please"
+    assert body == 'Two lines\n"quoted"'
