@@ -55,6 +55,11 @@ is written (exit code 1), unless --skip-bad. Every bad row is listed as
 Foreign exports: rename columns and translate values with --map, e.g.
   --map "Ticket Subject=subject" --map "Requester Email=customer_email"
   --map "status:Resolved=solved" --map "priority:Medium=normal"
+
+CSV files are UTF-8, separated by commas, or by semicolons, tabs or bars
+(read off the header line). Dates: ISO 8601, RFC 2822, "Jan 5, 2023 2:22 PM",
+"Tue Oct 31 22:10:47 +0000 2017", "2023年1月5日 14:22"; a time without a zone
+is UTC. 03/04/2023 is refused (day or month first?): write such dates as ISO.
 """
 
 _EXPORT_HELP = """Export KIND rows (tickets, customers, orders, kb, events) as CSV or JSONL.
