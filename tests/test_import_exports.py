@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from agent_tui.cli import app
 from agent_tui.services.importing import import_file
-from agent_tui.services.importing.fields import FieldError, timestamp
+from agent_tui.services.importing.fields import FieldError, numeric_dates, timestamp
 from agent_tui.services.importing.source import delimiter_of
 from tests.conftest import ADMIN, World
 
@@ -38,6 +40,7 @@ def test_export_formats_parse_to_the_same_instant(raw: str, expected: datetime) 
     ("Oct 2017", "not a whole date"),
     ("2023-01-05 14:22 PST", "unknown time zone"),
     ("2024-13-01", "not a date"),
+    ("31/04/2023", "ambiguous date"),
     ("soon", "not a date"),
 ])
 def test_dates_that_cannot_be_read_exactly_are_refused(raw: str, why: str) -> None:
@@ -56,8 +59,8 @@ def test_a_twitter_style_export_imports_and_an_ambiguous_date_names_its_line(
     ]) + "\n", encoding="utf-8")
     report = import_file(world.store, ADMIN, kind="tickets", path=path)
     assert [str(e) for e in report.errors] == [
-        "line 4: created_at: ambiguous date '11/01/2017 09:00': day or month first? write it "
-        "as ISO 8601, e.g. 2024-03-01T09:15:00Z"]
+        "line 4: created_at: ambiguous date '11/01/2017 09:00': day or month first? Say "
+        "--date-order dmy or mdy, or write it as ISO 8601, e.g. 2024-03-01T09:15:00Z"]
     with world.store.read() as s:
         assert s.execute(sa.text("SELECT count(*) FROM ticket")).scalar_one() == 0
     report = import_file(world.store, ADMIN, kind="tickets", path=path, skip_bad=True)
@@ -103,3 +106,60 @@ def test_a_semicolon_or_tab_separated_export_imports_with_its_line_numbers(
             "WHERE t.external_id = 'x-1'")).one()
     assert subject == "Refund, please"
     assert body == 'Two lines\n"quoted"'
+
+
+def test_date_order_reads_numeric_dates_day_or_month_first() -> None:
+    with numeric_dates("dmy"):
+        assert timestamp("03/04/2023 10:00") == datetime(2023, 4, 3, 10, tzinfo=UTC)
+        assert timestamp("31.12.2023") == datetime(2023, 12, 31, tzinfo=UTC)
+        with pytest.raises(FieldError, match="not a date"):
+            timestamp("12/31/2023")  # no 31st month
+    with numeric_dates("mdy"):
+        assert timestamp("03/04/2023 10:00") == datetime(2023, 3, 4, 10, tzinfo=UTC)
+    with pytest.raises(FieldError, match="ambiguous"):
+        timestamp("03/04/2023")  # the order held for one import only
+
+
+def test_the_cli_takes_a_date_order_and_refuses_an_unknown_one(world: World,
+                                                               tmp_path: Path) -> None:
+    path = tmp_path / "uk.csv"
+    path.write_text("external_id,subject,body,customer_email,created_at\n"
+                    "uk-1,Boiler,It is cold,a@example.com,03/04/2023 09:30\n", encoding="utf-8")
+    runner = CliRunner()
+    bad = runner.invoke(app, ["import", "tickets", str(path), "--date-order", "ydm",
+                              "--db", world.store.url])
+    assert bad.exit_code == 2 and "use dmy or mdy" in bad.stderr
+    refused = runner.invoke(app, ["import", "tickets", str(path), "--db", world.store.url])
+    assert refused.exit_code == 1 and "--date-order" in refused.stderr
+    done = runner.invoke(app, ["import", "tickets", str(path), "--date-order", "dmy",
+                               "--db", world.store.url])
+    assert done.exit_code == 0, done.stderr
+    with world.store.read() as s:
+        created = s.execute(sa.text("SELECT created_at FROM ticket WHERE external_id = 'uk-1'"))
+        assert str(created.scalar_one()).startswith("2023-04-03 09:30")
+
+
+def test_the_date_order_holds_in_a_forked_reader(world: World, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_tui.services.importing import worker
+
+    monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)  # fork for any file
+    monkeypatch.setattr(worker, "spare_core", lambda: True)
+    forked: list[int] = []
+    real_init = worker.Forked.__init__
+
+    def init(self: worker.Forked[object], *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        forked.append(self.pid)
+
+    monkeypatch.setattr(worker.Forked, "__init__", init)
+    path = tmp_path / "uk.csv"
+    path.write_text("external_id,subject,body,customer_email,created_at\n" + "".join(
+        f"uk-{i},Boiler {i},Cold,c{i}@example.com,03/04/2023 09:{i % 60:02d}\n"
+        for i in range(300)), encoding="utf-8")
+    with numeric_dates("dmy"):
+        report = import_file(world.store, ADMIN, kind="tickets", path=path, batch_size=50)
+    assert forked and report.ok and report.created == 300
+    with world.store.read() as s:
+        days = {str(d)[:10] for (d,) in s.execute(sa.text("SELECT created_at FROM ticket"))}
+    assert days == {"2023-04-03"}

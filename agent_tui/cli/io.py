@@ -39,6 +39,7 @@ from agent_tui.cli.common import (
     store_for,
 )
 from agent_tui.services import exporting, importing
+from agent_tui.services.importing.fields import DATE_ORDERS, numeric_dates
 
 _IMPORT_HELP = f"""Import KIND rows (customers, tickets, orders, kb) from a CSV or JSONL FILE.
 
@@ -59,7 +60,7 @@ Foreign exports: rename columns and translate values with --map, e.g.
 CSV files are UTF-8, separated by commas, or by semicolons, tabs or bars
 (read off the header line). Dates: ISO 8601, RFC 2822, "Jan 5, 2023 2:22 PM",
 "Tue Oct 31 22:10:47 +0000 2017", "2023年1月5日 14:22"; a time without a zone
-is UTC. 03/04/2023 is refused (day or month first?): write such dates as ISO.
+is UTC. 03/04/2023 needs --date-order dmy or mdy (day or month first?).
 """
 
 _EXPORT_HELP = """Export KIND rows (tickets, customers, orders, kb, events) as CSV or JSONL.
@@ -156,11 +157,19 @@ def import_cmd(
     skip_bad: Annotated[bool, typer.Option(
         "--skip-bad", help="Import the good rows and report the bad ones (exit code 0).")
     ] = False,
+    date_order: Annotated[str | None, typer.Option(
+        "--date-order", metavar="dmy|mdy",
+        help="Read all-numeric dates (03/04/2023) day first (dmy) or month first (mdy); "
+             "without it such dates are refused.")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     kind = _kind(kind, importing.IMPORT_KINDS)
-    with store_for(db) as store, _progress(not as_json and err_console.is_terminal) as progress:
+    if date_order is not None and date_order.lower() not in DATE_ORDERS:
+        fail(f"--date-order: unknown order {date_order!r}: use dmy or mdy", EXIT_USAGE)
+    with (store_for(db) as store,
+          _progress(not as_json and err_console.is_terminal) as progress,
+          numeric_dates(date_order.lower() if date_order else None)):
         report = importing.import_file(store, cli_actor(), kind=kind, path=file, fmt=fmt,
                                        maps=maps or (), dry_run=dry_run, skip_bad=skip_bad,
                                        progress=progress)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -141,8 +143,27 @@ def timestamp(cell: Cell | None) -> datetime:
     return value.astimezone(UTC)
 
 
+#: How the running import reads an all-numeric date such as 03/04/2023: "dmy",
+#: "mdy", or None (refuse it). Set for one import with :func:`numeric_dates`.
+_NUMERIC_ORDER: ContextVar[str | None] = ContextVar("numeric_date_order", default=None)
+DATE_ORDERS = ("dmy", "mdy")
+
+
+@contextmanager
+def numeric_dates(order: str | None) -> Iterator[None]:
+    """Read 03/04/2023 as day-month-year (``"dmy"``) or month-day-year (``"mdy"``)."""
+    if order is not None and order not in DATE_ORDERS:
+        raise ValueError(f"unknown date order {order!r}: use dmy or mdy")
+    token = _NUMERIC_ORDER.set(order)
+    try:
+        yield
+    finally:
+        _NUMERIC_ORDER.reset(token)
+
+
 _CJK_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
-_NUMERIC_DMY_OR_MDY = re.compile(r"^\s*\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}\b")
+_NUMERIC_DMY_OR_MDY = re.compile(
+    r"^(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?!\d)(.*)$", re.DOTALL)
 _EARLY, _LATE = datetime(2000, 1, 1), datetime(2001, 2, 2)  # see _exported_date
 
 
@@ -156,8 +177,22 @@ def _exported_date(raw: str) -> datetime:
 
     example = "write it as ISO 8601, e.g. 2024-03-01T09:15:00Z"
     text = _CJK_DATE.sub(lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d} ", raw).strip()
-    if _NUMERIC_DMY_OR_MDY.match(text):
-        raise FieldError(f"ambiguous date {raw!r}: day or month first? {example}")
+    numeric = _NUMERIC_DMY_OR_MDY.match(text)
+    if numeric:
+        # Read strictly in the order given: dateutil's dayfirst is only a preference,
+        # and would read 12/31/2023 in a day-first file as 31 December.
+        order = _NUMERIC_ORDER.get()
+        if order is None:
+            raise FieldError(f"ambiguous date {raw!r}: day or month first? Say --date-order "
+                             f"dmy or mdy, or {example}")
+        first, _sep, second, year_text, rest = numeric.groups()
+        day, month = (first, second) if order == "dmy" else (second, first)
+        year = int(year_text) + (2000 if len(year_text) == 2 else 0)
+        try:
+            datetime(year, int(month), int(day))
+        except ValueError:
+            raise FieldError(f"not a date: {raw!r} (read as {order}; {example})") from None
+        text = f"{year:04d}-{int(month):02d}-{int(day):02d}{rest}"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", UnknownTimezoneWarning)
