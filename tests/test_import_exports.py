@@ -163,3 +163,36 @@ def test_the_date_order_holds_in_a_forked_reader(world: World, tmp_path: Path,
     with world.store.read() as s:
         days = {str(d)[:10] for (d,) in s.execute(sa.text("SELECT created_at FROM ticket"))}
     assert days == {"2023-04-03"}
+
+
+def test_a_gb18030_export_imports_with_its_encoding_and_is_refused_without(
+        world: World, tmp_path: Path) -> None:
+    path = tmp_path / "zh.csv"
+    path.write_bytes("external_id,subject,body,customer_email,customer_name\n"
+                     "zh-1,退款问题,什么时候退款？,wang@example.com,王芳\n".encode("gb18030"))
+    runner = CliRunner()
+    plain = runner.invoke(app, ["import", "tickets", str(path), "--db", world.store.url])
+    assert plain.exit_code == 1 and "not UTF-8" in plain.stderr and "--encoding" in plain.stderr
+    unknown = runner.invoke(app, ["import", "tickets", str(path), "--encoding", "klingon",
+                                  "--db", world.store.url])
+    assert unknown.exit_code != 0 and "unknown text encoding 'klingon'" in unknown.stderr
+    done = runner.invoke(app, ["import", "tickets", str(path), "--encoding", "gb18030",
+                               "--db", world.store.url])
+    assert done.exit_code == 0, done.stderr
+    with world.store.read() as s:
+        got = s.execute(sa.text("SELECT t.subject, c.name FROM ticket t JOIN customer c "
+                                "ON c.id = t.customer_id WHERE t.external_id = 'zh-1'")).one()
+    assert tuple(got) == ("退款问题", "王芳")
+
+
+def test_excel_unicode_text_utf16_with_tabs_imports(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "excel.txt"
+    path.write_bytes("external_id\tsubject\tbody\tcustomer_email\r\n"
+                     "u-1\tCafé order\tWrong size, please swap\tzoe@example.com\r\n"
+                     .encode("utf-16"))  # with its byte-order mark, as Excel writes it
+    result = CliRunner().invoke(app, ["import", "tickets", str(path), "--format", "csv",
+                                      "--encoding", "utf-16", "--db", world.store.url])
+    assert result.exit_code == 0, result.stderr
+    with world.store.read() as s:
+        assert s.execute(sa.text("SELECT subject FROM ticket WHERE external_id = 'u-1'")
+                         ).scalar_one() == "Café order"

@@ -40,6 +40,7 @@ from agent_tui.cli.common import (
 )
 from agent_tui.services import exporting, importing
 from agent_tui.services.importing.fields import DATE_ORDERS, numeric_dates
+from agent_tui.services.importing.source import file_encoding
 
 _IMPORT_HELP = f"""Import KIND rows (customers, tickets, orders, kb) from a CSV or JSONL FILE.
 
@@ -57,10 +58,11 @@ Foreign exports: rename columns and translate values with --map, e.g.
   --map "Ticket Subject=subject" --map "Requester Email=customer_email"
   --map "status:Resolved=solved" --map "priority:Medium=normal"
 
-CSV files are UTF-8, separated by commas, or by semicolons, tabs or bars
-(read off the header line). Dates: ISO 8601, RFC 2822, "Jan 5, 2023 2:22 PM",
-"Tue Oct 31 22:10:47 +0000 2017", "2023年1月5日 14:22"; a time without a zone
-is UTC. 03/04/2023 needs --date-order dmy or mdy (day or month first?).
+Files are UTF-8 unless --encoding says otherwise. CSV is separated by
+commas, or by semicolons, tabs or bars (read off the header line).
+Dates: ISO 8601, RFC 2822, "Jan 5, 2023 2:22 PM", "2023年1月5日 14:22",
+"Tue Oct 31 22:10:47 +0000 2017"; a time without a zone is UTC.
+03/04/2023 needs --date-order dmy or mdy (day or month first?).
 """
 
 _EXPORT_HELP = """Export KIND rows (tickets, customers, orders, kb, events) as CSV or JSONL.
@@ -161,6 +163,10 @@ def import_cmd(
         "--date-order", metavar="dmy|mdy",
         help="Read all-numeric dates (03/04/2023) day first (dmy) or month first (mdy); "
              "without it such dates are refused.")] = None,
+    encoding: Annotated[str | None, typer.Option(
+        "--encoding", metavar="NAME",
+        help="The file's text encoding if not UTF-8: gb18030 (Chinese Excel), cp1252, "
+             "utf-16 (Excel's Unicode text)...")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -169,7 +175,8 @@ def import_cmd(
         fail(f"--date-order: unknown order {date_order!r}: use dmy or mdy", EXIT_USAGE)
     with (store_for(db) as store,
           _progress(not as_json and err_console.is_terminal) as progress,
-          numeric_dates(date_order.lower() if date_order else None)):
+          numeric_dates(date_order.lower() if date_order else None),
+          file_encoding(encoding)):
         report = importing.import_file(store, cli_actor(), kind=kind, path=file, fmt=fmt,
                                        maps=maps or (), dry_run=dry_run, skip_bad=skip_bad,
                                        progress=progress)

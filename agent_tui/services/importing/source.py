@@ -8,6 +8,7 @@ straight to the right place in their editor.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -15,6 +16,8 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +35,29 @@ _CSV_FIELD_LIMIT = 16 * 1024 * 1024
 # tabs from "copy as text", '|' from some ticketing exports.
 _OTHER_DELIMITERS = (";", "\t", "|")
 _QUOTED = re.compile(r'"[^"]*"')
+
+
+#: The text encoding of the file being imported; set for one import with
+#: :func:`file_encoding`. UTF-8 (a byte-order mark is skipped) unless told.
+_ENCODING: ContextVar[str] = ContextVar("import_encoding", default="utf-8-sig")
+
+
+@contextmanager
+def file_encoding(name: str | None) -> Iterator[None]:
+    """Read the import's files as ``name`` (``gb18030``, ``cp1252``, ``utf-16``...)."""
+    if name is None:
+        yield
+        return
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise Invalid("encoding", f"unknown text encoding {name!r} (e.g. utf-8, gb18030, "
+                                  "cp1252, utf-16)") from None
+    token = _ENCODING.set("utf-8-sig" if codec == "utf-8" else codec)
+    try:
+        yield
+    finally:
+        _ENCODING.reset(token)
 
 
 def delimiter_of(header: str) -> str:
@@ -140,7 +166,8 @@ class Reader:
         self.bytes_total = stat.st_size
         self.fingerprint = (stat.st_size, stat.st_mtime_ns)
         self._binary = open(path, "rb")  # closed by close()
-        self._text = io.TextIOWrapper(self._binary, encoding="utf-8-sig", newline="")
+        self.encoding = _ENCODING.get()
+        self._text = io.TextIOWrapper(self._binary, encoding=self.encoding, newline="")
 
     def __enter__(self) -> Reader:
         return self
@@ -168,8 +195,12 @@ class Reader:
                 at = row.line
                 yield row
         except UnicodeDecodeError as exc:
-            raise Invalid("file", f"after line {at}: not UTF-8 text ({exc.reason}); "
-                                  "save the file as UTF-8") from None
+            if self.encoding == "utf-8-sig":
+                raise Invalid("file", f"after line {at}: not UTF-8 text ({exc.reason}); save "
+                                      "the file as UTF-8, or say its encoding with --encoding "
+                                      "(e.g. gb18030, cp1252, utf-16)") from None
+            raise Invalid("file", f"after line {at}: not {self.encoding} text "
+                                  f"({exc.reason}); check --encoding") from None
 
     # -- CSV ---------------------------------------------------------------
 
