@@ -80,7 +80,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: _documented("The request body is larger than the server accepts"),
     422: _documented("The request is not valid: field and message say why"),
     429: _documented("Too many requests, or SSE connections, for this token"),
-    503: _documented("The store is not available"),
+    503: _documented("The store is not available, or the server is saturated "
+                     "(Busy, with Retry-After)"),
 }
 
 
