@@ -3,6 +3,7 @@ named, and CSV written with semicolons, tabs or bars instead of commas."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -196,3 +197,26 @@ def test_excel_unicode_text_utf16_with_tabs_imports(world: World, tmp_path: Path
     with world.store.read() as s:
         assert s.execute(sa.text("SELECT subject FROM ticket WHERE external_id = 'u-1'")
                          ).scalar_one() == "Café order"
+
+
+def test_html_bodies_of_articles_and_tickets_are_stored_as_their_text(
+        world: World, tmp_path: Path) -> None:
+    kb = tmp_path / "articles.jsonl"
+    kb.write_text(json.dumps({
+        "external_id": "zd-1", "title": "Reset your password", "locale": "en",
+        "body": "<p>Open <b>Settings</b> &gt; Security.</p><ul><li>Tap Reset</li></ul>"}) + "\n",
+        encoding="utf-8")
+    assert import_file(world.store, ADMIN, kind="kb", path=kb).ok
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text("external_id,subject,body,customer_email\n"
+                       'fd-1,Broken,"<div>It broke.<br>Twice &amp; again</div>",a@example.com\n'
+                       "fd-2,Love it,I <3 it and 1 < 2,b@example.com\n", encoding="utf-8")
+    assert import_file(world.store, ADMIN, kind="tickets", path=tickets).ok
+    with world.store.read() as s:
+        article = s.execute(sa.text("SELECT body FROM knowledge_article "
+                                    "WHERE external_id = 'zd-1'")).scalar_one()
+        bodies = dict(s.execute(sa.text(
+            "SELECT t.external_id, m.body FROM ticket t JOIN message m ON m.ticket_id = t.id"
+        )).all())
+    assert article == "Open Settings > Security.\n\n- Tap Reset"
+    assert bodies == {"fd-1": "It broke.\nTwice & again", "fd-2": "I <3 it and 1 < 2"}

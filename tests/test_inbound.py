@@ -213,3 +213,12 @@ def test_two_messages_from_one_new_address_at_once_make_one_customer(world: Worl
     assert not errors
     assert len({r.customer_id for r in out}) == 1 and len({r.ticket_id for r in out}) == 1
     assert sorted(r.action for r in out) == ["continued", "continued", "created"]
+
+
+def test_an_html_email_is_kept_as_its_text(world: World) -> None:
+    r = _in(world, "email", "html@example.com", subject="Order",
+            body="<html><body><p>Hi,</p><p>My order <b>AU-1</b> is late.<br>Thanks</p>"
+                 "<style>p{}</style></body></html>")
+    with world.store.read() as s:
+        bodies = list(s.exec(select(Message.body).where(Message.ticket_id == r.ticket_id)))
+    assert bodies[0] == "Hi,\n\nMy order AU-1 is late.\nThanks"

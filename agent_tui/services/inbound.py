@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from agent_tui.domain.confirmation import is_confirmation
 from agent_tui.domain.enums import AuthorKind, Channel, Priority, Role, Source, Status
 from agent_tui.domain.errors import Invalid
+from agent_tui.domain.html_text import plain_body
 from agent_tui.domain.safe_text import safe_line, safe_optional, safe_text
 from agent_tui.domain.tables import (
     Agent,
@@ -214,7 +215,7 @@ def receive(session: Session, caller: Actor, channel: Channel | str, *, address:
         channel = Channel(str(channel).strip().lower())
     except ValueError:
         raise Invalid("channel", f"one of {', '.join(c.value for c in Channel)}") from None
-    text = safe_text(body).strip("\n")
+    text = safe_text(plain_body(body)).strip("\n")  # an e-mail's HTML part: its text
     if not text.strip():
         raise Invalid("body", "must not be empty")
     if len(text) > MAX_BODY:

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import TypeVar
 
 from agent_tui.domain.enums import Priority
+from agent_tui.domain.html_text import html_to_text, looks_like_html
 from agent_tui.domain.rules import normalise_tags
 from agent_tui.domain.safe_text import safe_line, safe_text
 
@@ -61,7 +62,9 @@ def line(cell: Cell | None, max_len: int, *, required: bool = False) -> str:
 
 
 def body(cell: Cell | None, max_len: int) -> str:
-    """Multi-line customer text (message bodies, articles)."""
+    """Multi-line customer text (message bodies, articles); HTML becomes its plain text."""
+    if isinstance(cell, str) and looks_like_html(cell):
+        cell = html_to_text(cell)
     value = text_of(cell, multiline=True)
     if not value.strip():
         raise FieldError("must not be empty")

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agent_tui.domain.enums import Channel, Status
+from agent_tui.domain.html_text import looks_like_html
 from agent_tui.domain.safe_text import safe_line, safe_text
 from agent_tui.services.importing import fields as f
 from agent_tui.services.importing.records import CustomerRef, Lookups, TicketRecord
@@ -110,8 +111,9 @@ class TicketFastPath:
         external_id = _line(get("external_id"), 200)
         subject = _line(get("subject"), 10_000)
         body_cell = get("body")
-        if not external_id or not subject or not body_cell or body_cell.__class__ is not str:
-            raise _Slow
+        if (not external_id or not subject or not body_cell or body_cell.__class__ is not str
+                or ("<" in body_cell and looks_like_html(body_cell))):
+            raise _Slow  # (HTML: f.body turns it into text)
         body = safe_text(body_cell).strip("\n")
         if len(body) > MAX_BODY or not body.strip():
             raise _Slow
