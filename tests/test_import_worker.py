@@ -294,3 +294,40 @@ def test_prepared_event_text_is_what_the_event_encoder_writes() -> None:
             assert f"{head}{'null' if cid is None else cid}{tail}" == expected
             checked += 1
     assert checked == 360
+
+
+def test_the_child_reads_with_the_encoding_and_date_order_of_the_import(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--encoding`` and ``--date-order`` are set for the import (context variables):
+    the forked child reads the file as the writer would."""
+    from agent_tui.services.importing.fields import numeric_dates
+    from agent_tui.services.importing.source import file_encoding
+
+    lines = ["external_id;subject;body;customer_email;created_at"] + [
+        f"E-{i};Caf\u00e9 {i};Na\u00efve \u00fcber {i};c{i % 9}@example.org;"
+        f"{1 + i % 28:02d}/{1 + i % 12:02d}/2024 10:{i % 60:02d}" for i in range(200)]
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
+    alone, forked = new_store(tmp_path, "alone.db"), new_store(tmp_path, "forked.db")
+    with file_encoding("cp1252"), numeric_dates("dmy"):
+        one = in_process(monkeypatch, lambda: import_file(alone, ADMIN, kind="tickets",
+                                                          path=path, batch_size=30))
+        monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
+        monkeypatch.setattr(worker, "spare_core", lambda: True)
+        pids: list[int] = []
+        real_init = worker.Forked.__init__
+
+        def init(self: worker.Forked[Any], *args: Any, **kwargs: Any) -> None:
+            real_init(self, *args, **kwargs)
+            pids.append(self.pid)
+
+        monkeypatch.setattr(worker.Forked, "__init__", init)
+        two = import_file(forked, ADMIN, kind="tickets", path=path, batch_size=30)
+    assert pids and one.committed and two.committed and one.created == two.created == 200
+    assert contents(alone) == contents(forked)
+    with forked.read() as s:
+        subject, created = s.execute(sa.text(
+            "SELECT subject, created_at FROM ticket WHERE external_id = 'E-13'")).one()
+    assert subject == "Caf\u00e9 13" and str(created).startswith("2024-02-14")  # 14/02: dmy
+    alone.dispose()
+    forked.dispose()
