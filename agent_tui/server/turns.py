@@ -1,4 +1,4 @@
-"""Fair service under overload: the hot SQLite reads, one per event-loop turn,
+"""Fair service under overload: the hot SQLite reads, a few per event-loop turn,
 in arrival order, and a 503 when the line of waiting reads is too long.
 
 A SQLite read runs right on the event loop (``server.wire.lean_read``): it
@@ -12,7 +12,7 @@ wrk's p99 was 5-7 s while its p50 was ~200 ms).
 
 ``ReadTurns`` runs at most ``per_turn`` reads per turn and parks the rest in
 a FIFO line that the next turns drain, so the loop polls, accepts and reads
-about every millisecond and every request waits its turn in order. A read that
+every few milliseconds and every request waits its turn in order. A read that
 would join a line already ``max_waiting`` long is refused with ``Busy`` (503
 with ``Retry-After``), which the RemoteBackend retries after that pause: the
 latency of admitted requests stays bounded instead of growing with the load.
@@ -30,11 +30,12 @@ from agent_tui.domain.errors import Unavailable
 
 R = TypeVar("R")
 
-#: Reads per loop turn. One (~0.5-1 ms) keeps every turn short, so that the loop
-#: accepts a new connection about every millisecond even when saturated: with
-#: 300 connections opened at once, wrk's p99 was 0.3-0.7 s at 1 and 0.45-1.6 s
-#: at 4, for the same throughput within the noise of this machine.
-PER_TURN = 1
+#: Reads per loop turn. Fewer make shorter turns, so the loop accepts new
+#: connections more often when saturated, but cost CPU per request (fewer
+#: events handled per poll). Measured with wrk -c300, every connection opened
+#: at once, ticket detail: p99 0.49-1.15 s at 1, 0.95-1.02 s at 4, 1.6-4.3 s
+#: unbounded; server CPU per request (median of 3) 1.02, 0.88 and 0.85 ms.
+PER_TURN = 4
 #: Longest line of waiting reads (about half a second of work); a read that
 #: would be the next one is refused with 503.
 MAX_WAITING = 500
