@@ -331,3 +331,29 @@ def test_the_child_reads_with_the_encoding_and_date_order_of_the_import(
     assert subject == "Caf\u00e9 13" and str(created).startswith("2024-02-14")  # 14/02: dmy
     alone.dispose()
     forked.dispose()
+
+
+def test_the_cli_with_its_progress_bar_still_forks(tmp_path: Path, forks: list[int],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rich's auto-refresh thread would make the process multi-threaded, and a
+    # process with threads reads in process (worker.can_fork).
+    from io import StringIO
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from agent_tui.cli import app
+    from agent_tui.cli import io as cli_io
+
+    screen = StringIO()
+    monkeypatch.setattr(cli_io, "err_console", Console(file=screen, force_terminal=True,
+                                                       width=100))
+    store = new_store(tmp_path, "cli.db")
+    try:
+        path = ticket_file(tmp_path / "t.csv", 200)
+        result = CliRunner().invoke(app, ["import", "tickets", str(path), "--db", store.url])
+        assert result.exit_code == 0, result.output
+        assert "importing" in screen.getvalue()  # the bar was drawn
+        assert len(forks) == 1 and reaped(forks[0])
+    finally:
+        store.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,14 +96,22 @@ def _progress(enabled: bool) -> Iterator[importing.Progress | None]:
     if not enabled:
         yield None
         return
+    # Drawn from the import's own calls, not by Rich's refresh thread: a big import
+    # reads its file in a forked child, and a process only forks with one thread.
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                   TimeRemainingColumn(), console=err_console, transient=True)
+                   TimeRemainingColumn(), console=err_console, transient=True,
+                   auto_refresh=False)
     tasks: dict[str, TaskID] = {}
+    drawn = [0.0]
 
     def update(phase: str, rows: int, done: int, total: int) -> None:
         if phase not in tasks:
             tasks[phase] = bar.add_task(phase, total=total or None)
         bar.update(tasks[phase], completed=done, description=f"{phase} {rows:,} rows")
+        now = time.monotonic()
+        if now - drawn[0] >= 0.1 or done >= total:  # ten frames a second at most
+            drawn[0] = now
+            bar.refresh()
 
     with bar:
         yield update
