@@ -220,3 +220,29 @@ def test_html_bodies_of_articles_and_tickets_are_stored_as_their_text(
         )).all())
     assert article == "Open Settings > Security.\n\n- Tap Reset"
     assert bodies == {"fd-1": "It broke.\nTwice & again", "fd-2": "I <3 it and 1 < 2"}
+
+
+def test_a_nested_json_export_maps_its_dotted_fields(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "zendesk.jsonl"
+    path.write_text(json.dumps({
+        "id": 101, "subject": "Late parcel", "description": "Where is it?",
+        "status": "open", "priority": "high", "via": {"channel": "email", "source": {"rel": None}},
+        "requester": {"name": "Ann Lee", "email": "ann@example.com", "locale": "en-GB"},
+        "tags": ["vip", "parcel"], "created_at": "2023-01-05T10:00:00Z",
+        "comments": [{"body": "Where is it?"}]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    maps = ["id=external_id", "description=body", "via.channel=channel",
+            "requester.name=customer_name", "requester.email=customer_email"]
+    report = import_file(world.store, ADMIN, kind="tickets", path=path, maps=maps)
+    assert report.ok and report.created == 1, [str(e) for e in report.errors]
+    assert any("requester.locale" in w for w in report.warnings)  # unmapped: said, not imported
+    with world.store.read() as s:
+        got = s.execute(sa.text(
+            "SELECT t.channel, t.priority, c.name, c.email FROM ticket t "
+            "JOIN customer c ON c.id = t.customer_id WHERE t.external_id = '101'")).one()
+    assert tuple(got) == ("email", 3, "Ann Lee", "ann@example.com")
+    # An object under a name that is a column is still an error, not silently flattened.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"external_id": "b-1", "subject": {"text": "Hi"}, "body": "x",
+                               "customer_email": "b@example.com"}) + "\n", encoding="utf-8")
+    report = import_file(world.store, ADMIN, kind="tickets", path=bad, dry_run=True)
+    assert "line 1: subject: expected text, got a JSON object" in [str(e) for e in report.errors]

@@ -15,7 +15,7 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -307,8 +307,8 @@ class Reader:
                 row.problems.append(("-", "not a JSON object"))
                 yield row
                 continue
-            for key, value in obj.items():
-                dest = self.cmap.column(str(key))
+            for key, value in _flattened(obj, self.cmap.column):
+                dest = self.cmap.column(key)
                 if dest is None:
                     self.unknown.setdefault(safe_line(str(key)).strip(), None)
                     continue
@@ -322,6 +322,24 @@ class Reader:
                 except ValueError as exc:
                     row.problems.append((dest, str(exc)))
             yield row
+
+
+def _flattened(obj: dict[str, Any], column: Callable[[str], str | None],
+               prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """The keys of a JSON object, nested objects' keys joined with dots.
+
+    Exports from help desks nest: ``{"requester": {"email": ...}}`` is the
+    column ``requester.email``, which ``--map requester.email=customer_email``
+    can name. An object under a name that is itself a column stays whole (and
+    is reported as not text); a list stays one value (tags, or objects that no
+    column holds).
+    """
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and column(name) is None:
+            yield from _flattened(value, column, f"{name}.")
+        else:
+            yield name, value
 
 
 def _reject_constant(name: str) -> Any:
