@@ -58,6 +58,8 @@ is written (exit code 1), unless --skip-bad. Every bad row is listed as
 Foreign exports: rename columns and translate values with --map, e.g.
   --map "Ticket Subject=subject" --map "Requester Email=customer_email"
   --map "status:Resolved=solved" --map "priority:Medium=normal"
+In JSONL, a nested object's fields are columns with dotted names:
+  --map "requester.email=customer_email" --map "via.channel=channel"
 
 Files are UTF-8 unless --encoding says otherwise. CSV is separated by
 commas, or by semicolons, tabs or bars (read off the header line).
