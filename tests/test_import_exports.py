@@ -246,3 +246,20 @@ def test_a_nested_json_export_maps_its_dotted_fields(world: World, tmp_path: Pat
                                "customer_email": "b@example.com"}) + "\n", encoding="utf-8")
     report = import_file(world.store, ADMIN, kind="tickets", path=bad, dry_run=True)
     assert "line 1: subject: expected text, got a JSON object" in [str(e) for e in report.errors]
+
+
+@pytest.mark.parametrize(("column", "raw", "value"), [
+    ("status", "Resolved", "solved"), ("status", "Hold", "on_hold"),
+    ("status", "Waiting on Customer", "pending"), ("channel", "Web Form", "web"),
+    ("channel", "Twitter", "social"), ("channel", "E-mail", "email"),
+    ("channel", "Voice", "phone"), ("channel", "Live chat", "chat"),
+])
+def test_words_every_help_desk_exports_are_understood(column: str, raw: str,
+                                                      value: str) -> None:
+    from agent_tui.domain.enums import Channel, Status
+    from agent_tui.services.importing.fields import choice
+
+    enum = Status if column == "status" else Channel
+    assert choice(raw, enum, column).value == value  # type: ignore[type-var]
+    with pytest.raises(FieldError, match="map it"):
+        choice("WhatsApp", Channel, "channel")  # chat or social: each team says

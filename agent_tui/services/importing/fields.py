@@ -90,9 +90,26 @@ def phone(cell: Cell | None) -> str:
     return ("+" if value.startswith("+") else "") + digits
 
 
+#: Words other help desks export for our values, the same in any of them; anything
+#: else is refused with a --map hint. (WhatsApp and the like are left to --map:
+#: some teams file them under chat, others under social.)
+_SYNONYMS: dict[str, dict[str, str]] = {
+    "Status": {"hold": "on_hold", "onhold": "on_hold", "resolved": "solved",
+               "waiting_on_customer": "pending", "awaiting_customer": "pending"},
+    "Channel": {"mail": "email", "e_mail": "email", "web_form": "web", "webform": "web",
+                "form": "web", "portal": "web", "voice": "phone", "call": "phone",
+                "telephone": "phone", "live_chat": "chat", "livechat": "chat",
+                "messaging": "chat", "mobile": "app", "mobile_app": "app", "twitter": "social",
+                "x": "social", "facebook": "social", "instagram": "social"},
+}
+
+
 @functools.cache
 def _members(enum: type[Enum]) -> dict[str, Enum]:
-    return {str(m.value): m for m in enum}
+    members: dict[str, Enum] = {str(m.value): m for m in enum}
+    for word, value in _SYNONYMS.get(enum.__name__, {}).items():
+        members.setdefault(word, enum(value))
+    return members
 
 
 def choice(cell: Cell | None, enum: type[E], column: str) -> E:
