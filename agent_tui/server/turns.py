@@ -1,5 +1,6 @@
 """Fair service under overload: the hot SQLite reads, a few per event-loop turn,
-in arrival order, and a 503 when the line of waiting reads is too long.
+in arrival order, and a 503 when the line of waiting reads is too long (for
+PostgreSQL reads, which run on threads, the same bound on reads out).
 
 A SQLite read runs right on the event loop (``server.wire.lean_read``): it
 takes ~1 ms and never yields. Saturated, one turn of the loop then runs every
@@ -58,6 +59,7 @@ class ReadTurns:
         self.per_turn = per_turn
         self.max_waiting = max_waiting
         self.refused = 0  # reads answered with Busy, for the logs and the tests
+        self.in_threads = 0  # reads handed to worker threads and not back yet
         self._line: deque[tuple[Callable[[], Any], asyncio.Future[Any]]] = deque()
         self._ran = 0  # reads run in the current turn
         self._turn_due = False
@@ -80,6 +82,24 @@ class ReadTurns:
         self._line.append((fn, done))
         self._schedule()
         return await done
+
+    async def run_in_thread(self, fn: Callable[[], R]) -> R:
+        """``fn()`` on a worker thread (a read that waits on the network), refused
+        with ``Busy`` once ``max_waiting`` such reads are already out.
+
+        PostgreSQL reads leave the loop free, but saturated they pile up behind
+        the thread pool without end; the same bound as the loop's line keeps
+        the wait of admitted requests bounded there too.
+        """
+        if self.in_threads >= self.max_waiting:
+            self.refused += 1
+            raise Busy(f"the server is saturated ({self.in_threads} reads waiting); "
+                       "retry in a second")
+        self.in_threads += 1
+        try:
+            return await asyncio.to_thread(fn)
+        finally:
+            self.in_threads -= 1
 
     def _schedule(self) -> None:
         # call_soon runs in the loop's next turn, after it has polled the sockets.

@@ -43,12 +43,14 @@ async def lean_read(store: Store, fn: Callable[[sa.Connection], R],
     plus the GIL hand-offs between the loop and the thread. ``turns`` (the
     app's ``ReadTurns``) then runs it in its turn when the server is saturated.
     PostgreSQL reads wait on the network, so they go to a thread and the loop
-    keeps serving.
+    keeps serving (``turns`` then refuses a read once too many are out).
     """
     if store.is_sqlite:
         if turns is not None:
             return await turns.run(lambda: wire_reads.run_read(store, fn))
         return wire_reads.run_read(store, fn)
+    if turns is not None:
+        return await turns.run_in_thread(lambda: wire_reads.run_read(store, fn))
     return await asyncio.to_thread(wire_reads.run_read, store, fn)
 
 

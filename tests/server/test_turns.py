@@ -140,3 +140,29 @@ def test_the_hot_path_sheds_reads_past_the_line(served: Served) -> None:
     refused = [r for r in responses if r.status_code == 503]
     assert all(r.headers["retry-after"] == "1" for r in refused)
     assert all(r.json()["error"] == "Busy" for r in refused)
+
+
+def test_thread_reads_past_the_bound_are_refused_and_admitted_again_once_back() -> None:
+    import threading
+
+    async def main() -> None:
+        turns = ReadTurns(per_turn=1, max_waiting=2)
+        release = threading.Event()
+
+        def slow() -> str:  # a PostgreSQL read waiting on the network
+            release.wait(5)
+            return "row"
+
+        first = asyncio.ensure_future(turns.run_in_thread(slow))
+        second = asyncio.ensure_future(turns.run_in_thread(slow))
+        await asyncio.sleep(0.05)
+        assert turns.in_threads == 2
+        with pytest.raises(Busy):
+            await turns.run_in_thread(slow)
+        assert turns.refused == 1
+        release.set()
+        assert await asyncio.gather(first, second) == ["row", "row"]
+        assert turns.in_threads == 0
+        assert await turns.run_in_thread(lambda: "again") == "again"
+
+    asyncio.run(main())
