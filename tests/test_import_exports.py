@@ -263,3 +263,22 @@ def test_words_every_help_desk_exports_are_understood(column: str, raw: str,
     assert choice(raw, enum, column).value == value  # type: ignore[type-var]
     with pytest.raises(FieldError, match="map it"):
         choice("WhatsApp", Channel, "channel")  # chat or social: each team says
+
+
+def test_the_service_takes_the_encoding_and_date_order_itself(world: World,
+                                                              tmp_path: Path) -> None:
+    from agent_tui.domain.errors import Invalid
+
+    path = tmp_path / "fr.csv"
+    path.write_bytes("external_id;subject;body;customer_email;created_at\n"
+                     "fr-1;Café froid;Très froid;f@example.com;03/04/2023 08:00\n"
+                     .encode("cp1252"))
+    with pytest.raises(Invalid, match="unknown date order"):
+        import_file(world.store, ADMIN, kind="tickets", path=path, date_order="ymd")
+    report = import_file(world.store, ADMIN, kind="tickets", path=path, encoding="cp1252",
+                         date_order="dmy")
+    assert report.ok and report.created == 1
+    with world.store.read() as s:
+        subject, created = s.execute(sa.text(
+            "SELECT subject, created_at FROM ticket WHERE external_id = 'fr-1'")).one()
+    assert subject == "Café froid" and str(created).startswith("2023-04-03 08:00")

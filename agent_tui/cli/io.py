@@ -40,8 +40,7 @@ from agent_tui.cli.common import (
     store_for,
 )
 from agent_tui.services import exporting, importing
-from agent_tui.services.importing.fields import DATE_ORDERS, numeric_dates
-from agent_tui.services.importing.source import file_encoding
+from agent_tui.services.importing.fields import DATE_ORDERS
 
 _IMPORT_HELP = f"""Import KIND rows (customers, tickets, orders, kb) from a CSV or JSONL FILE.
 
@@ -184,13 +183,11 @@ def import_cmd(
     kind = _kind(kind, importing.IMPORT_KINDS)
     if date_order is not None and date_order.lower() not in DATE_ORDERS:
         fail(f"--date-order: unknown order {date_order!r}: use dmy or mdy", EXIT_USAGE)
-    with (store_for(db) as store,
-          _progress(not as_json and err_console.is_terminal) as progress,
-          numeric_dates(date_order.lower() if date_order else None),
-          file_encoding(encoding)):
+    with store_for(db) as store, _progress(not as_json and err_console.is_terminal) as progress:
         report = importing.import_file(store, cli_actor(), kind=kind, path=file, fmt=fmt,
                                        maps=maps or (), dry_run=dry_run, skip_bad=skip_bad,
-                                       progress=progress)
+                                       progress=progress, encoding=encoding,
+                                       date_order=date_order.lower() if date_order else None)
     if as_json:
         emit_json(report.to_dict())
         if not report.ok:

@@ -171,8 +171,12 @@ DATE_ORDERS = ("dmy", "mdy")
 
 @contextmanager
 def numeric_dates(order: str | None) -> Iterator[None]:
-    """Read 03/04/2023 as day-month-year (``"dmy"``) or month-day-year (``"mdy"``)."""
-    if order is not None and order not in DATE_ORDERS:
+    """Read 03/04/2023 as day-month-year (``"dmy"``) or month-day-year (``"mdy"``);
+    ``None`` leaves the order as it is (refused, unless an outer call set one)."""
+    if order is None:
+        yield
+        return
+    if order not in DATE_ORDERS:
         raise ValueError(f"unknown date order {order!r}: use dmy or mdy")
     token = _NUMERIC_ORDER.set(order)
     try:

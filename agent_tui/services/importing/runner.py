@@ -36,6 +36,7 @@ from sqlmodel import Session
 
 from agent_tui.domain.enums import Role
 from agent_tui.domain.errors import Invalid
+from agent_tui.services.importing import fields as f
 from agent_tui.services.importing import worker
 from agent_tui.services.importing.batch import KindWriter
 from agent_tui.services.importing.columns import COLUMNS
@@ -49,7 +50,13 @@ from agent_tui.services.importing.records import (
     TicketRecord,
     validate,
 )
-from agent_tui.services.importing.source import ColumnMap, Reader, file_changed, format_for
+from agent_tui.services.importing.source import (
+    ColumnMap,
+    Reader,
+    file_changed,
+    file_encoding,
+    format_for,
+)
 from agent_tui.services.importing.ticket_rows import TicketFastPath
 from agent_tui.services.importing.tickets import TicketWriter, prepare
 from agent_tui.services.importing.writes import IndexRebuild, lock_event_log, stamper
@@ -234,16 +241,24 @@ def _rebuild_pays(session: Session, creating: int, *, already: int = 0) -> bool:
 
 def import_file(store: Store, actor: Actor, *, kind: str, path: Path, fmt: str | None = None,
                 maps: Sequence[str] = (), dry_run: bool = False, skip_bad: bool = False,
-                batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> ImportReport:
+                batch_size: int = BATCH_SIZE, progress: Progress | None = None,
+                encoding: str | None = None, date_order: str | None = None) -> ImportReport:
     """Import ``path`` as ``kind`` rows; see :mod:`agent_tui.services.importing`.
 
+    ``encoding`` names the file's codec when it is not UTF-8; ``date_order``
+    (``"dmy"`` or ``"mdy"``) says how to read all-numeric dates such as
+    03/04/2023, which are refused without it.
+
     Raises ``Invalid`` for a file that cannot be read at all (no such column,
-    broken CSV quoting, not UTF-8); bad rows are reported in the result.
+    broken CSV quoting, not UTF-8, an unknown encoding or date order); bad rows
+    are reported in the result.
     """
     require(actor, Role.ADMIN, "importing data")
     if kind not in COLUMNS:
         raise Invalid("kind", f"unknown kind {kind!r}: use {', '.join(COLUMNS)}")
-    with _no_cycle_collection():
+    if date_order is not None and date_order not in f.DATE_ORDERS:
+        raise Invalid("date_order", f"unknown date order {date_order!r}: use dmy or mdy")
+    with _no_cycle_collection(), f.numeric_dates(date_order), file_encoding(encoding):
         return _import(store, actor, kind=kind, path=path, fmt=fmt, maps=maps, dry_run=dry_run,
                        skip_bad=skip_bad, batch_size=batch_size, progress=progress)
 
