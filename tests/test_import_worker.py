@@ -297,7 +297,7 @@ def test_prepared_event_text_is_what_the_event_encoder_writes() -> None:
 
 
 def test_the_child_reads_with_the_encoding_and_date_order_of_the_import(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
     """``--encoding`` and ``--date-order`` are set for the import (context variables):
     the forked child reads the file as the writer would."""
     from agent_tui.services.importing.fields import numeric_dates
@@ -312,18 +312,9 @@ def test_the_child_reads_with_the_encoding_and_date_order_of_the_import(
     with file_encoding("cp1252"), numeric_dates("dmy"):
         one = in_process(monkeypatch, lambda: import_file(alone, ADMIN, kind="tickets",
                                                           path=path, batch_size=30))
-        monkeypatch.setattr(worker, "FORK_AT_BYTES", 0)
-        monkeypatch.setattr(worker, "spare_core", lambda: True)
-        pids: list[int] = []
-        real_init = worker.Forked.__init__
-
-        def init(self: worker.Forked[Any], *args: Any, **kwargs: Any) -> None:
-            real_init(self, *args, **kwargs)
-            pids.append(self.pid)
-
-        monkeypatch.setattr(worker.Forked, "__init__", init)
+        assert not forks
         two = import_file(forked, ADMIN, kind="tickets", path=path, batch_size=30)
-    assert pids and one.committed and two.committed and one.created == two.created == 200
+    assert forks and one.committed and two.committed and one.created == two.created == 200
     assert contents(alone) == contents(forked)
     with forked.read() as s:
         subject, created = s.execute(sa.text(
