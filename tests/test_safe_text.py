@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,3 +55,17 @@ def test_known_attacks() -> None:
     assert safe_text(None) == ""
     assert safe_line("a\nb\tc") == "a b c"
     assert unicodedata.normalize("NFC", safe_text("Café 退款 👍🏽")) == "Café 退款 👍🏽"
+
+
+#: Text for safe_line's fast path: printable ASCII, controls, bidi overrides,
+#: CR/LF/tabs, non-ASCII letters and digits, padding.
+_TRICKY = ["Refund please", "", "Tabs\tand\nlines", "cr\r\nlf", "esc\x1b[31m", "del\x7f",
+           "bidi \u202egnp.exe", "Zoë", "客服 工单", "mail jane.doe@example.com now",
+           "٠١٢٣٤٥", "ＡＢ １２３", "  padded  ", "vip,refund", "nbsp\xa0here"]
+
+
+@pytest.mark.parametrize("text", _TRICKY)
+def test_the_fast_path_cleans_as_the_full_path_does(text: str) -> None:
+    cleaned = safe_text(text)
+    full = " ".join(cleaned.split()) if "\n" in cleaned or "\t" in cleaned else cleaned
+    assert safe_line(text) == full

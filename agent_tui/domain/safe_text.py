@@ -36,6 +36,8 @@ def safe_optional(value: str | None) -> str | None:
 
 def safe_line(value: str | None) -> str:
     """Single-line form for subjects and names: newlines and tabs become spaces."""
+    if value and value.isascii() and value.isprintable():
+        return value  # most subjects, names and tags: nothing to remove or fold
     text = safe_text(value)
     if "\n" in text or "\t" in text:
         text = " ".join(text.split())

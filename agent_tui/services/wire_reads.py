@@ -55,13 +55,6 @@ def masked_for(actor: Actor) -> bool:
     return not sees_personal_data(actor)
 
 
-def _line(value: str | None) -> str:
-    """``safe_line(value)``: printable ASCII (most subjects, names, tags) is safe as is."""
-    if value and value.isascii() and value.isprintable():
-        return value
-    return safe_line(value)
-
-
 @dataclass(frozen=True)
 class _OnConnection:
     """The two Session methods ``store.queue.page`` uses, on a bare Core connection
@@ -118,9 +111,9 @@ def row_dict(row: Any, *, masked: bool) -> dict[str, Any]:
     (ticket_id, channel, subject, status, priority, customer_id, tags, sla_due_at,
      sla_at_risk, sla_breached, created_at, updated_at, version, customer_name, assignee,
      team) = row[:16]
-    subject = _line(subject)
-    customer_name = _line(customer_name or "")
-    tag_list = [_line(t) for t in split_list(tags)]
+    subject = safe_line(subject)
+    customer_name = safe_line(customer_name or "")
+    tag_list = [safe_line(t) for t in split_list(tags)]
     if masked:
         subject = mask_free_text(subject)
         customer_name = mask_free_text(customer_name)
@@ -209,8 +202,8 @@ def ticket_detail(conn: sa.Connection, actor: Actor, ticket_id: int) -> dict[str
         messages.append({
             "id": m.id,
             "author_kind": m.author_kind,
-            "author_name": _line(_author(m.author_kind, m.author_agent_id, agents,
-                                         customer_name)),
+            "author_name": safe_line(_author(m.author_kind, m.author_agent_id, agents,
+                                             customer_name)),
             "public": bool(m.public),
             "body": body,
             "channel": m.channel,
